@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Sets up, then runs every test. tini reaps what tests orphan on purpose (a
+# killed shim's container process) on machines whose PID 1 does not.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+exec tini -s -g -- node --test --test-concurrency=1 dist/test/ "$@"

@@ -1,0 +1,84 @@
+/*
+ * Control FIFO: lines "TYPE WIDTH HEIGHT\n". The shim holds the FIFO O_RDWR,
+ * so it never sees EOF and any number of writers may come and go. A line that
+ * does not fit the buffer is dropped whole rather than misparsed in pieces.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+static char buf[256];
+static size_t len;
+static bool overlong;
+
+static bool parse_uint(const char **p, unsigned *out)
+{
+	const char *s = *p;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s < '0' || *s > '9')
+		return false;
+	unsigned long v = 0;
+	while (*s >= '0' && *s <= '9') {
+		v = v * 10 + (unsigned long)(*s - '0');
+		if (v > 0xffffffffUL)
+			return false;
+		s++;
+	}
+	*out = (unsigned)v;
+	*p = s;
+	return true;
+}
+
+static void handle_line(char *line, control_cb cb)
+{
+	size_t n = strlen(line);
+	if (n && line[n - 1] == '\r')
+		line[--n] = '\0';
+	const char *p = line;
+	unsigned t, w, h;
+	if (!parse_uint(&p, &t) || !parse_uint(&p, &w) || !parse_uint(&p, &h)) {
+		log_warn("control: ignoring malformed line \"%s\"", line);
+		return;
+	}
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p) {
+		log_warn("control: ignoring malformed line \"%s\"", line);
+		return;
+	}
+	cb(t, w, h);
+}
+
+void control_read(int fd, control_cb cb)
+{
+	for (;;) {
+		ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		len += (size_t)n;
+		size_t start = 0;
+		char *nl;
+		while ((nl = memchr(buf + start, '\n', len - start))) {
+			*nl = '\0';
+			if (overlong)
+				overlong = false;
+			else
+				handle_line(buf + start, cb);
+			start = (size_t)(nl - buf) + 1;
+		}
+		memmove(buf, buf + start, len - start);
+		len -= start;
+		if (len == sizeof buf - 1) {
+			if (!overlong)
+				log_warn("control: line too long; dropped");
+			overlong = true;
+			len = 0;
+		}
+	}
+}

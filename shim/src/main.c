@@ -1,0 +1,563 @@
+/*
+ * berth-shim: monitors one container process (init or exec) so that it can
+ * outlive the supervisor. See ../PROTOCOL.md for the contract with the
+ * TypeScript library; this file parses arguments and runs the event loop.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+/* Output still arriving after the process exited: stop once nothing came for
+ * DRAIN_IDLE_MS (a leftover child may hold the pipe open forever), and in any
+ * case after DRAIN_MAX_MS (a reader that does not read). */
+#define DRAIN_IDLE_MS 200
+#define DRAIN_MAX_MS 2000
+#define DELETE_TIMEOUT_MS 10000
+
+char g_abs[PATH_BUF];
+
+static struct options opts = {.stdio_timeout_ms = 10000, .ready_fd = -1};
+static int exit_fd = -1, control_fd = -1, ready_fd = -1;
+static int listen_fd = -1, conn_fd = -1, master_fd = -1, oom_fd = -1;
+static bool resize_pending, eof_pending;
+static unsigned pending_w, pending_h;
+
+enum { W_RUNTIME, W_PROCESS };
+static struct child_watch watch[2];
+
+static enum { PH_STARTING, PH_RUNNING, PH_DRAIN } phase;
+
+static const char *verb(void)
+{
+	return opts.mode == MODE_EXEC ? "exec" : opts.mode == MODE_RESTORE ? "restore" : "create";
+}
+
+static void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void report(const char *fmt, ...)
+{
+	char line[1200];
+	if (ready_fd < 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n > sizeof line - 2)
+		n = (int)sizeof line - 2;
+	/* The reader takes exactly one line. */
+	for (int i = 0; i < n; i++)
+		if (line[i] == '\n' || line[i] == '\r')
+			line[i] = ' ';
+	line[n++] = '\n';
+	ssize_t w;
+	do
+		w = write(ready_fd, line, (size_t)n);
+	while (w < 0 && errno == EINTR);
+	close(ready_fd);
+	ready_fd = -1;
+}
+
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void fail(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	log_error("%s", msg);
+	report("error %s", msg);
+	if (listen_fd >= 0)
+		term_unlink_socket();
+	exit(1);
+}
+
+/* The runtime succeeded but we cannot watch the result: do not leave an orphan. */
+static void abandon(const char *what, const char *why) __attribute__((noreturn));
+static void abandon(const char *what, const char *why)
+{
+	log_error("%s: %s", what, why);
+	if (opts.mode != MODE_EXEC)
+		runtime_run_sync(&opts, RT_DELETE_FORCE, DELETE_TIMEOUT_MS);
+	fail("%s: %s", what, why);
+}
+
+static void emit(const char *line)
+{
+	size_t len = strlen(line);
+	ssize_t n;
+	do
+		n = write(exit_fd, line, len);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)len)
+		log_warn("exit FIFO: event \"%.*s\" dropped: %s", (int)len - 1, line,
+			 n < 0 ? strerror(errno) : "short write");
+}
+
+static void on_control(unsigned type, unsigned w, unsigned h)
+{
+	switch (type) {
+	case 0:
+		log_info("control: close stdin");
+		if (!opts.terminal)
+			stream_close_stdin(&g_in);
+		else if (master_fd >= 0)
+			term_send_eof(master_fd);
+		else
+			eof_pending = true;
+		break;
+	case 1:
+		if (!opts.terminal) {
+			log_info("control: resize %ux%u ignored: no terminal", w, h);
+		} else if (master_fd >= 0) {
+			term_resize(master_fd, w, h);
+		} else {
+			resize_pending = true;
+			pending_w = w;
+			pending_h = h;
+		}
+		break;
+	default:
+		log_warn("control: unknown message type %u", type);
+	}
+}
+
+static void try_master(void)
+{
+	int m = term_recv_master(conn_fd);
+	if (m < 0) {
+		if (errno != EAGAIN) {
+			log_warn("console socket: connection closed without a pty master");
+			close(conn_fd);
+			conn_fd = -1;
+		}
+		return;
+	}
+	master_fd = m;
+	close(conn_fd);
+	conn_fd = -1;
+	close(listen_fd);
+	listen_fd = -1;
+	term_unlink_socket();
+	log_info("received the pty master");
+	/* The master is shared by both streams and owned by neither. */
+	g_out.src = m;
+	g_out.own_src = false;
+	if (g_in.active) {
+		g_in.dst = m;
+		g_in.own_dst = false;
+	}
+	if (resize_pending)
+		term_resize(m, pending_w, pending_h);
+	if (eof_pending)
+		term_send_eof(m);
+}
+
+static void on_runtime_exit(void)
+{
+	if (opts.terminal && master_fd < 0) {
+		/* The runtime sends the master and exits: the connection may still be queued. */
+		if (conn_fd < 0 && listen_fd >= 0)
+			conn_fd = term_accept(listen_fd);
+		if (conn_fd >= 0)
+			try_master();
+	}
+	if (watch[W_RUNTIME].status != 0) {
+		char msg[1024];
+		runtime_last_error(msg, sizeof msg);
+		fail("%s %s failed (exit status %d)%s%s", opts.runtime, verb(), watch[W_RUNTIME].status,
+		     msg[0] ? ": " : "", msg);
+	}
+	log_info("%s %s succeeded", opts.runtime, verb());
+	if (opts.terminal && master_fd < 0)
+		abandon("console socket", "the runtime did not send a pty master");
+	pid_t pid;
+	if (read_pid_file(&pid) < 0)
+		abandon("read pid file", strerror(errno));
+	watch[W_PROCESS].pid = pid;
+	int st;
+	if (reaper_claim_early(pid, &st)) {
+		watch[W_PROCESS].done = true;
+		watch[W_PROCESS].status = st;
+	}
+	/* Before any reaping: if the process already exited it is still a zombie. */
+	if (write_starttime(pid) < 0) {
+		if (watch[W_PROCESS].done)
+			log_info("process %d exited before its start time could be read", (int)pid);
+		else
+			log_warn("write starttime for pid %d: %s", (int)pid, strerror(errno));
+	}
+	if (opts.oom) {
+		if (opts.mode == MODE_EXEC)
+			log_warn("--oom ignored for an exec process: the init's shim reports OOM");
+		else if (!watch[W_PROCESS].done)
+			oom_fd = oom_start(pid);
+	}
+	log_info("process pid %d", (int)pid);
+	report("ok %d", (int)pid);
+	phase = PH_RUNNING;
+	/* Collect what was left unreaped while the runtime ran, the process included. */
+	reaper_reap(watch, 2, false);
+}
+
+static long long drain_start;
+
+static void on_process_exit(void)
+{
+	int st = watch[W_PROCESS].status;
+	log_info("process %d exited with status %d", (int)watch[W_PROCESS].pid, st);
+	if (write_exit_status(st) < 0)
+		log_error("write exitStatus: %s", strerror(errno));
+	stream_teardown(&g_in);
+	drain_start = g_last_io = mono_ms();
+	phase = PH_DRAIN;
+}
+
+enum tag { T_SIG, T_CTL, T_LISTEN, T_CONN, T_OOM, T_IN, T_OUT, T_ERR };
+
+static void run_loop(void)
+{
+	for (;;) {
+		struct pollfd pfd[10];
+		enum tag tags[10];
+		nfds_t n = 0;
+		int fd;
+		short ev;
+#define ADD(fd_, ev_, tag_)                                                                        \
+	do {                                                                                       \
+		pfd[n].fd = (fd_);                                                                 \
+		pfd[n].events = (ev_);                                                             \
+		pfd[n].revents = 0;                                                                \
+		tags[n++] = (tag_);                                                                \
+	} while (0)
+		ADD(reaper_fd(), POLLIN, T_SIG);
+		if (phase != PH_DRAIN)
+			ADD(control_fd, POLLIN, T_CTL);
+		if (listen_fd >= 0 && conn_fd < 0)
+			ADD(listen_fd, POLLIN, T_LISTEN);
+		if (conn_fd >= 0)
+			ADD(conn_fd, POLLIN, T_CONN);
+		if (oom_fd >= 0)
+			ADD(oom_fd, POLLIN, T_OOM);
+		if (phase != PH_DRAIN && (fd = stream_poll_fd(&g_in, &ev)) >= 0)
+			ADD(fd, ev, T_IN);
+		if ((fd = stream_poll_fd(&g_out, &ev)) >= 0)
+			ADD(fd, ev, T_OUT);
+		if ((fd = stream_poll_fd(&g_err, &ev)) >= 0)
+			ADD(fd, ev, T_ERR);
+#undef ADD
+
+		int timeout = -1;
+		if (phase == PH_DRAIN) {
+			if (stream_out_done(&g_out) && stream_out_done(&g_err))
+				return;
+			long long now = mono_ms();
+			long long idle_end = g_last_io + DRAIN_IDLE_MS, hard_end = drain_start + DRAIN_MAX_MS;
+			long long until = idle_end < hard_end ? idle_end : hard_end;
+			if (now >= until) {
+				log_warn("output not fully drained after the process exited (%s)",
+					 until == hard_end ? "time limit" : "no more output");
+				return;
+			}
+			timeout = (int)(until - now);
+		}
+
+		if (poll(pfd, n, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			fail("poll: %s", strerror(errno));
+		}
+		/* Streams first: output that precedes an exit is copied before the exit is handled. */
+		for (nfds_t i = 0; i < n; i++) {
+			if (!pfd[i].revents)
+				continue;
+			switch (tags[i]) {
+			case T_IN:
+				stream_step(&g_in);
+				break;
+			case T_OUT:
+				stream_step(&g_out);
+				break;
+			case T_ERR:
+				stream_step(&g_err);
+				break;
+			case T_LISTEN:
+				conn_fd = term_accept(listen_fd);
+				break;
+			case T_CONN:
+				try_master();
+				break;
+			case T_CTL:
+				control_read(control_fd, on_control);
+				break;
+			case T_OOM:
+				oom_check(emit);
+				break;
+			case T_SIG:
+				reaper_reap(watch, 2, phase == PH_STARTING);
+				break;
+			}
+		}
+		if (phase == PH_STARTING && watch[W_RUNTIME].done)
+			on_runtime_exit();
+		if (phase == PH_RUNNING && watch[W_PROCESS].done)
+			on_process_exit();
+	}
+}
+
+static const char *usage_err;
+
+/* Only the first error is kept; parsing goes on so that --ready-fd is still
+ * found and the error can be reported on it. */
+static void usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void usage(const char *fmt, ...)
+{
+	static char buf[256];
+	if (usage_err)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	usage_err = buf;
+}
+
+static void parse_args(int argc, char **argv)
+{
+	const char *pos[3];
+	int npos = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strncmp(a, "--", 2) || !a[2]) {
+			if (npos == 3)
+				usage("unexpected argument \"%s\"", a);
+			else
+				pos[npos++] = a;
+			continue;
+		}
+		const char *eq = strchr(a, '=');
+		int nl = eq ? (int)(eq - a) : (int)strlen(a);
+		const char *val = eq ? eq + 1 : NULL;
+		bool flag = false;
+#define IS(name) ((size_t)nl == sizeof(name) - 1 && !strncmp(a, name, (size_t)nl))
+		if (IS("--terminal") || IS("--no-pivot") || IS("--oom")) {
+			flag = true;
+			if (val) {
+				usage("%.*s takes no value", nl, a);
+				continue;
+			}
+		} else if (!IS("--mode") && !IS("--stdin") && !IS("--stdout") && !IS("--stderr") &&
+			   !IS("--runtime-arg") && !IS("--restore-arg") && !IS("--checkpoint") &&
+			   !IS("--stdio-timeout") && !IS("--ready-fd")) {
+			usage("unknown option %.*s", nl, a);
+			continue;
+		}
+		if (!flag && !val) {
+			if (i + 1 >= argc) {
+				usage("%.*s needs a value", nl, a);
+				break;
+			}
+			val = argv[++i];
+		}
+		long v;
+		if (IS("--terminal")) {
+			opts.terminal = true;
+		} else if (IS("--no-pivot")) {
+			opts.no_pivot = true;
+		} else if (IS("--oom")) {
+			opts.oom = true;
+		} else if (IS("--mode")) {
+			if (!strcmp(val, "create"))
+				opts.mode = MODE_CREATE;
+			else if (!strcmp(val, "exec"))
+				opts.mode = MODE_EXEC;
+			else if (!strcmp(val, "restore"))
+				opts.mode = MODE_RESTORE;
+			else
+				usage("--mode must be create, exec or restore, not \"%s\"", val);
+		} else if (IS("--stdin")) {
+			opts.stdin_path = val;
+		} else if (IS("--stdout")) {
+			opts.stdout_path = val;
+		} else if (IS("--stderr")) {
+			opts.stderr_path = val;
+		} else if (IS("--runtime-arg")) {
+			if (opts.n_runtime_args == MAX_EXTRA_ARGS)
+				usage("more than %d --runtime-arg", MAX_EXTRA_ARGS);
+			else
+				opts.runtime_args[opts.n_runtime_args++] = val;
+		} else if (IS("--restore-arg")) {
+			if (opts.n_restore_args == MAX_EXTRA_ARGS)
+				usage("more than %d --restore-arg", MAX_EXTRA_ARGS);
+			else
+				opts.restore_args[opts.n_restore_args++] = val;
+		} else if (IS("--checkpoint")) {
+			opts.checkpoint = val;
+		} else if (IS("--stdio-timeout")) {
+			if (!parse_long(val, &v) || v < 0 || v > 86400000)
+				usage("--stdio-timeout must be a number of milliseconds, not \"%s\"", val);
+			else
+				opts.stdio_timeout_ms = v;
+		} else if (IS("--ready-fd")) {
+			if (!parse_long(val, &v) || v < 0 || v > 0x7fffffff)
+				usage("--ready-fd must be a descriptor number, not \"%s\"", val);
+			else
+				opts.ready_fd = (int)v;
+		}
+#undef IS
+	}
+	if (npos != 3) {
+		usage("usage: berth-shim [OPTIONS] CONTAINER_ID BUNDLE RUNTIME");
+		return;
+	}
+	opts.id = pos[0];
+	opts.bundle = pos[1];
+	opts.runtime = pos[2];
+	if (!*opts.id || !*opts.runtime)
+		usage("container id and runtime must not be empty");
+	else if (opts.mode == MODE_RESTORE && (!opts.checkpoint || !*opts.checkpoint))
+		usage("--mode restore needs --checkpoint");
+}
+
+/*
+ * Descriptors: 0-2 are kept (and opened on /dev/null if closed, so that no
+ * file we open lands there); the ready fd is moved to a close-on-exec
+ * descriptor; everything else inherited is closed, so a pipe of the caller
+ * is not held open for the life of the container.
+ */
+static void setup_descriptors(void)
+{
+	for (int i = 0; i < 3; i++) {
+		if (fcntl(i, F_GETFD) < 0) {
+			int fd = open("/dev/null", O_RDWR);
+			if (fd >= 0 && fd != i) {
+				dup2(fd, i);
+				close(fd);
+			}
+		}
+	}
+	if (opts.ready_fd >= 0 && fcntl(opts.ready_fd, F_GETFD) >= 0) {
+		ready_fd = fcntl(opts.ready_fd, F_DUPFD_CLOEXEC, 3);
+		if (opts.ready_fd < 3) {
+			int fd = open("/dev/null", O_RDWR);
+			if (fd >= 0) {
+				dup2(fd, opts.ready_fd);
+				close(fd);
+			}
+		}
+	}
+	if (ready_fd < 0) {
+		close_range(3, ~0U, 0);
+	} else {
+		if (ready_fd > 3)
+			close_range(3, (unsigned)ready_fd - 1, 0);
+		close_range((unsigned)ready_fd + 1, ~0U, 0);
+	}
+}
+
+static int open_fifo(const char *name, const char **err)
+{
+	struct stat st;
+	int fd = open(name, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		*err = strerror(errno);
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+		close(fd);
+		*err = "not a FIFO";
+		return -1;
+	}
+	return fd;
+}
+
+int main(int argc, char **argv)
+{
+	parse_args(argc, argv);
+
+	/* The shim outlives its terminal and its caller; none of these may kill it. */
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTTIN, SIG_IGN);
+	signal(SIGTTOU, SIG_IGN);
+
+	setup_descriptors();
+	if (setsid() < 0 && errno != EPERM) {
+		/* Not fatal: only a process group leader cannot setsid. */
+	}
+	/* Orphans of the runtime (the container process itself) become our children. */
+	int subreaper_rc = prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	int subreaper_err = errno;
+
+	const char *exit_err = NULL, *control_err = NULL;
+	exit_fd = open_fifo("exit", &exit_err);
+	control_fd = open_fifo("control", &control_err);
+	log_open();
+
+	if (usage_err)
+		fail("%s", usage_err);
+	if (opts.ready_fd >= 0 && ready_fd < 0)
+		log_error("--ready-fd %d is not an open descriptor", opts.ready_fd);
+	if (exit_fd < 0)
+		fail("open exit FIFO: %s", exit_err);
+	if (control_fd < 0)
+		fail("open control FIFO: %s", control_err);
+	if (!getcwd(g_abs, sizeof g_abs))
+		fail("getcwd: %s", strerror(errno));
+	log_info("berth-shim %s %s (pid %d)", verb(), opts.id, (int)getpid());
+	if (subreaper_rc < 0)
+		fail("PR_SET_CHILD_SUBREAPER: %s", strerror(subreaper_err));
+	if (reaper_init() < 0)
+		fail("signalfd: %s", strerror(errno));
+
+	char err[512];
+	int child[3] = {-1, -1, -1};
+	if (stdio_setup(&opts, child, err, sizeof err) < 0)
+		fail("%s", err);
+	if (opts.terminal && (listen_fd = term_listen(err, sizeof err)) < 0)
+		fail("%s", err);
+
+	enum rt_action act = opts.mode == MODE_EXEC ? RT_EXEC : opts.mode == MODE_RESTORE ? RT_RESTORE : RT_CREATE;
+	pid_t rt = runtime_spawn(&opts, act, child, opts.terminal ? term_socket_path() : NULL);
+	int spawn_err = errno;
+	/* The runtime (and the container) hold the child ends now; ours would keep
+	 * the output pipes from ever reporting EOF. */
+	for (int i = 0; i < 3; i++)
+		close(child[i]);
+	if (rt < 0)
+		fail("spawn %s: %s", opts.runtime, strerror(spawn_err));
+	watch[W_RUNTIME].pid = rt;
+	phase = PH_STARTING;
+
+	run_loop();
+
+	stream_teardown(&g_out);
+	stream_teardown(&g_err);
+	if (master_fd >= 0)
+		close(master_fd);
+	if (oom_fd >= 0) {
+		/* An OOM kill is signalled before the victim's SIGCHLD: report it before "exit". */
+		oom_check(emit);
+		oom_stop();
+	}
+	char line[32];
+	snprintf(line, sizeof line, "exit %d\n", watch[W_PROCESS].status);
+	emit(line);
+	if (opts.mode != MODE_EXEC)
+		runtime_run_sync(&opts, RT_DELETE, DELETE_TIMEOUT_MS);
+	log_info("shim exiting");
+	return 0;
+}

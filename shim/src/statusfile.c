@@ -1,0 +1,110 @@
+/*
+ * State files in the process folder. A crash (of the shim or the machine)
+ * must leave either the old or the new content, never a torn file: write a
+ * temporary file, fsync it, rename it over the name.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+int write_atomic(const char *name, const char *content)
+{
+	char tmp[256];
+	int n = snprintf(tmp, sizeof tmp, ".%s.tmp", name);
+	if (n < 0 || (size_t)n >= sizeof tmp) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
+	if (fd < 0)
+		return -1;
+	size_t len = strlen(content), off = 0;
+	while (off < len) {
+		ssize_t w = write(fd, content + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			goto fail;
+		off += (size_t)w;
+	}
+	if (fsync(fd) < 0)
+		goto fail;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	if (rename(tmp, name) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	return 0;
+fail: {
+	int e = errno;
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	errno = e;
+	return -1;
+}
+}
+
+int write_exit_status(int status)
+{
+	char s[16];
+	snprintf(s, sizeof s, "%d", status);
+	return write_atomic("exitStatus", s);
+}
+
+/*
+ * Field 22 of /proc/PID/stat. Field 2 is the command name in parentheses and
+ * may itself contain spaces and ')', so counting starts after the last ')'.
+ */
+int write_starttime(pid_t pid)
+{
+	char path[64], buf[2048];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if (read_file(path, buf, sizeof buf) < 0)
+		return -1;
+	char *p = strrchr(buf, ')');
+	if (!p)
+		goto bad;
+	p++;
+	/* p is now at " S ..." : field 3 follows the first space. */
+	for (int field = 2; field < 22; field++) {
+		p = strchr(p, ' ');
+		if (!p)
+			goto bad;
+		p++;
+	}
+	char *end = p;
+	while (*end >= '0' && *end <= '9')
+		end++;
+	if (end == p)
+		goto bad;
+	*end = '\0';
+	return write_atomic("starttime", p);
+bad:
+	errno = EINVAL;
+	return -1;
+}
+
+int read_pid_file(pid_t *out)
+{
+	char buf[32];
+	if (read_file("pid", buf, sizeof buf) < 0)
+		return -1;
+	char *end = buf + strlen(buf);
+	while (end > buf && (end[-1] == '\n' || end[-1] == ' '))
+		*--end = '\0';
+	long v;
+	if (!parse_long(buf, &v) || v <= 0 || v > 0x7fffffff) {
+		errno = EINVAL;
+		return -1;
+	}
+	*out = (pid_t)v;
+	return 0;
+}

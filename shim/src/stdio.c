@@ -1,0 +1,357 @@
+/*
+ * Stdio plumbing. Files and /dev/null go to the process directly; FIFOs are
+ * never given to the process, because a FIFO whose reader goes away would
+ * SIGPIPE it, and a supervisor restart must be able to reattach. Instead the
+ * process gets a pipe (or the pty) and the shim copies, one chunk at a time:
+ * a chunk is not read from the source before the previous one is written, so
+ * a slow reader slows the process down instead of growing a buffer.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+#define IN_BUF 8192
+#define OUT_BUF 16384
+
+static char in_buf[IN_BUF], out_buf[OUT_BUF], err_buf[OUT_BUF];
+
+struct stream g_in = {.kind = S_IN, .name = "stdin", .src = -1, .dst = -1, .buf = in_buf, .cap = IN_BUF};
+struct stream g_out = {.kind = S_OUT, .name = "stdout", .src = -1, .dst = -1, .buf = out_buf, .cap = OUT_BUF};
+struct stream g_err = {.kind = S_OUT, .name = "stderr", .src = -1, .dst = -1, .buf = err_buf, .cap = OUT_BUF};
+long long g_last_io;
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* O_NONBLOCK open of a FIFO for writing fails with ENXIO until a reader exists. */
+static int open_fifo_writer(const char *path, long long deadline)
+{
+	long delay = 1;
+	for (;;) {
+		int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+		if (fd >= 0)
+			return fd;
+		if (errno == EINTR)
+			continue;
+		if (errno != ENXIO)
+			return -1;
+		long long left = deadline - mono_ms();
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		sleep_ms(delay < left ? delay : (long)left);
+		if (delay < 50)
+			delay *= 2;
+	}
+}
+
+static int open_null(int flags, char *err, size_t errlen)
+{
+	int fd = open("/dev/null", flags | O_CLOEXEC);
+	if (fd < 0)
+		snprintf(err, errlen, "open /dev/null: %s", strerror(errno));
+	return fd;
+}
+
+static int setup_in(const struct options *o, int *child, char *err, size_t errlen)
+{
+	const char *path = o->stdin_path;
+	struct stat st;
+	if (!path || !*path) {
+		*child = open_null(O_RDONLY, err, errlen);
+		return *child < 0 ? -1 : 0;
+	}
+	if (stat(path, &st) < 0) {
+		snprintf(err, errlen, "stdin %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (S_ISFIFO(st.st_mode)) {
+		/* Non-blocking: no writer is needed to open, and poll reports no
+		 * hangup until a first writer has come and gone. */
+		int fifo = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+		if (fifo < 0) {
+			snprintf(err, errlen, "open stdin %s: %s", path, strerror(errno));
+			return -1;
+		}
+		g_in.src = fifo;
+		g_in.own_src = true;
+		g_in.path = path;
+		g_in.active = true;
+		if (o->terminal) {
+			g_in.reopen_src = true;
+			/* dst is the pty master, set when it arrives. */
+			*child = open_null(O_RDONLY, err, errlen);
+			return *child < 0 ? -1 : 0;
+		}
+		int p[2];
+		if (pipe2(p, O_CLOEXEC) < 0) {
+			snprintf(err, errlen, "pipe: %s", strerror(errno));
+			return -1;
+		}
+		set_nonblock(p[1]);
+		g_in.dst = p[1];
+		g_in.own_dst = true;
+		*child = p[0];
+		return 0;
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		snprintf(err, errlen, "open stdin %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!o->terminal) {
+		*child = fd;
+		return 0;
+	}
+	g_in.src = fd;
+	g_in.own_src = true;
+	g_in.active = true;
+	*child = open_null(O_RDONLY, err, errlen);
+	return *child < 0 ? -1 : 0;
+}
+
+/*
+ * pty: the stream copies from the pty master (set when it arrives), so even
+ * /dev/null becomes a destination: the master must be read or the process
+ * blocks once the pty buffer fills.
+ */
+static int setup_out(const struct options *o, struct stream *s, const char *path, bool pty,
+		     long long deadline, int *child, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd;
+	if (!path || !*path) {
+		if (!pty)
+			goto null;
+		if ((fd = open_null(O_WRONLY, err, errlen)) < 0)
+			return -1;
+		s->dst = fd;
+		s->own_dst = true;
+		s->active = true;
+		goto null;
+	}
+	if (stat(path, &st) == 0 && S_ISFIFO(st.st_mode)) {
+		fd = open_fifo_writer(path, deadline);
+		if (fd < 0) {
+			if (errno == ETIMEDOUT)
+				snprintf(err, errlen, "%s FIFO %s: no reader after %ld ms", s->name, path,
+					 o->stdio_timeout_ms);
+			else
+				snprintf(err, errlen, "open %s %s: %s", s->name, path, strerror(errno));
+			return -1;
+		}
+		s->reopen_dst = true;
+		s->path = path;
+	} else {
+		/* Append: stdout and stderr may share the file, and a restart must not truncate. */
+		fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
+		if (fd < 0) {
+			snprintf(err, errlen, "open %s %s: %s", s->name, path, strerror(errno));
+			return -1;
+		}
+		if (!pty) {
+			*child = fd;
+			return 0;
+		}
+	}
+	s->dst = fd;
+	s->own_dst = true;
+	s->active = true;
+	if (pty)
+		goto null;
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	set_nonblock(p[0]);
+	s->src = p[0];
+	s->own_src = true;
+	*child = p[1];
+	return 0;
+null:
+	*child = open_null(O_WRONLY, err, errlen);
+	return *child < 0 ? -1 : 0;
+}
+
+int stdio_setup(const struct options *o, int child[3], char *err, size_t errlen)
+{
+	long long deadline = mono_ms() + o->stdio_timeout_ms;
+	if (setup_in(o, &child[0], err, errlen) < 0)
+		return -1;
+	if (setup_out(o, &g_out, o->stdout_path, o->terminal, deadline, &child[1], err, errlen) < 0)
+		return -1;
+	/* With a terminal stderr is merged into the pty: the stderr path is unused. */
+	if (setup_out(o, &g_err, o->terminal ? NULL : o->stderr_path, false, deadline, &child[2], err,
+		      errlen) < 0)
+		return -1;
+	g_last_io = mono_ms();
+	return 0;
+}
+
+int stream_poll_fd(const struct stream *s, short *events)
+{
+	if (!s->active)
+		return -1;
+	/* Terminal stdin before the pty master arrives: leave the data in the FIFO. */
+	if (s->kind == S_IN && s->dst < 0)
+		return -1;
+	if (s->len > s->off) {
+		*events = POLLOUT;
+		return s->dst;
+	}
+	if (s->src >= 0 && !s->src_done) {
+		*events = POLLIN;
+		return s->src;
+	}
+	return -1;
+}
+
+bool stream_out_done(const struct stream *s)
+{
+	return !s->active || (s->src < 0 && s->len == s->off);
+}
+
+void stream_teardown(struct stream *s)
+{
+	if (s->own_src && s->src >= 0)
+		close(s->src);
+	if (s->own_dst && s->dst >= 0)
+		close(s->dst);
+	s->src = s->dst = -1;
+	s->off = s->len = 0;
+	s->active = false;
+}
+
+/* The process sees EOF on stdin once the shim closes its end of the pipe. */
+static void finish_stdin(struct stream *s)
+{
+	log_info("stdin closed");
+	stream_teardown(s);
+}
+
+static bool reopen_dst(struct stream *s)
+{
+	if (!s->reopen_dst)
+		return false;
+	int fd = open(s->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return false;
+	s->dst = fd;
+	log_info("%s: reader is back on %s", s->name, s->path);
+	return true;
+}
+
+static void dst_failed(struct stream *s, int err)
+{
+	if (s->kind == S_IN) {
+		/* The process closed its stdin (or the pty went away): nothing more to deliver. */
+		if (err != EPIPE && err != EIO)
+			log_warn("%s: write: %s", s->name, strerror(err));
+		finish_stdin(s);
+		return;
+	}
+	if (err == EPIPE && s->reopen_dst) {
+		log_info("%s: reader of %s went away; discarding output until it reopens", s->name, s->path);
+		close(s->dst);
+		s->dst = -1;
+		return;
+	}
+	if (!s->warned) {
+		log_warn("%s: write: %s; discarding output", s->name, strerror(err));
+		s->warned = true;
+	}
+}
+
+static void flush(struct stream *s)
+{
+	while (s->off < s->len) {
+		if (s->dst < 0 && !reopen_dst(s))
+			break;
+		ssize_t n = write(s->dst, s->buf + s->off, s->len - s->off);
+		if (n > 0) {
+			s->off += (size_t)n;
+			g_last_io = mono_ms();
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		dst_failed(s, n < 0 ? errno : EIO);
+		break;
+	}
+	if (!s->active)
+		return;
+	/* Written, or discarded for want of a reader. */
+	s->off = s->len = 0;
+	if (s->kind == S_IN && (s->close_req || s->src_done))
+		finish_stdin(s);
+}
+
+static void src_eof(struct stream *s)
+{
+	if (s->own_src)
+		close(s->src);
+	s->src = -1;
+	if (s->reopen_src && !s->close_req) {
+		/* Terminal stdin: a fresh open reports no hangup until the next writer comes. */
+		s->src = open(s->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+		if (s->src >= 0)
+			return;
+		log_warn("%s: reopen %s: %s", s->name, s->path, strerror(errno));
+	}
+	s->src_done = true;
+	if (s->kind == S_IN && s->len == s->off)
+		finish_stdin(s);
+}
+
+void stream_step(struct stream *s)
+{
+	if (!s->active)
+		return;
+	if (s->len > s->off) {
+		flush(s);
+		return;
+	}
+	if (s->src < 0 || s->src_done)
+		return;
+	ssize_t n = read(s->src, s->buf, s->cap);
+	if (n > 0) {
+		s->off = 0;
+		s->len = (size_t)n;
+		g_last_io = mono_ms();
+		flush(s);
+		return;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	/* EIO is how a pty master reports that the last slave is closed. */
+	if (n < 0 && errno != EIO)
+		log_warn("%s: read: %s", s->name, strerror(errno));
+	src_eof(s);
+}
+
+void stream_close_stdin(struct stream *s)
+{
+	if (!s->active)
+		return;
+	s->close_req = true;
+	if (s->src >= 0 && s->own_src)
+		close(s->src);
+	s->src = -1;
+	s->src_done = true;
+	if (s->len == s->off)
+		finish_stdin(s);
+}

@@ -1,0 +1,119 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return -1;
+	return fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+bool parse_long(const char *s, long *out)
+{
+	if (!s || !*s)
+		return false;
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || *end)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* Small files only (pid, stat, memory.events): reads up to cap-1 bytes. */
+ssize_t read_file(const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -1;
+	size_t len = 0;
+	while (len + 1 < cap) {
+		ssize_t n = read(fd, buf + len, cap - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return (ssize_t)len;
+}
+
+/*
+ * Line iterator with a fixed buffer, for files of unbounded size such as
+ * mountinfo (overlay mounts can make single lines kilobytes long). Lines that
+ * do not fit are skipped: the ones we look for are short.
+ */
+static char line_buf[16384];
+
+int for_each_line(const char *path, int (*cb)(char *line, void *ctx), void *ctx)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -1;
+	size_t len = 0;
+	bool skipping = false;
+	int rc = 0;
+	for (;;) {
+		ssize_t n = read(fd, line_buf + len, sizeof line_buf - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		size_t start = 0;
+		for (;;) {
+			char *nl = memchr(line_buf + start, '\n', len - start);
+			if (!nl)
+				break;
+			*nl = '\0';
+			if (!skipping && (rc = cb(line_buf + start, ctx)) != 0)
+				goto out;
+			skipping = false;
+			start = (size_t)(nl - line_buf) + 1;
+		}
+		memmove(line_buf, line_buf + start, len - start);
+		len -= start;
+		if (len == sizeof line_buf - 1) {
+			skipping = true;
+			len = 0;
+		}
+	}
+	if (len && !skipping) {
+		line_buf[len] = '\0';
+		rc = cb(line_buf, ctx);
+	}
+out:
+	close(fd);
+	return rc;
+}
+
+bool join_path(char *out, size_t cap, const char *dir, const char *name)
+{
+	int n = snprintf(out, cap, "%s/%s", dir, name);
+	return n > 0 && (size_t)n < cap;
+}

@@ -1,0 +1,40 @@
+/** Small file helpers for the state folder: crash-safe writes and tolerant reads. */
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { isErrnoException } from './errors.js';
+
+/**
+ * Writes `data` so that a crash at any instant leaves either the old or the new
+ * content: a temporary file beside the target, fsync, then rename over it.
+ */
+export function writeFileAtomic(path: string, data: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+/** The file's content, trimmed; undefined when it does not exist. */
+export function readTrimmedIfExists(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    if (isErrnoException(err, 'ENOENT')) return undefined;
+    throw err;
+  }
+}
+
+export function readIntIfExists(path: string): number | undefined {
+  const text = readTrimmedIfExists(path);
+  if (text === undefined || text === '') return undefined;
+  const value = Number.parseInt(text, 10);
+  return Number.isFinite(value) ? value : undefined;
+}
+
+export function readJson<T>(path: string): T {
+  return JSON.parse(readFileSync(path, 'utf8')) as T;
+}

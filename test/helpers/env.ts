@@ -1,0 +1,115 @@
+/** Per-test state roots, unique ids, and the checks that a test left nothing behind. */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+import { Container, type ContainerOpts } from '../../src/index.js';
+import { tempDir, writeBundle, type BundleOptions } from './bundle.js';
+
+let counter = 0;
+/** Ids unique across concurrent test files and runs. */
+export function uniqueId(prefix = 't'): string {
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${++counter}`;
+}
+
+export interface Sandbox {
+  /** A temp folder holding `root/` (the state root) and bundles. */
+  base: string;
+  root: string;
+  bundle(opts?: BundleOptions): string;
+  create(opts?: BundleOptions, extra?: Partial<ContainerOpts>): Promise<Container>;
+  /** Force-deletes every container created here, then checks nothing is left behind. */
+  cleanup(): Promise<void>;
+}
+
+export function sandbox(): Sandbox {
+  const base = tempDir();
+  const root = join(base, 'root');
+  const created: Container[] = [];
+  let bundles = 0;
+  const box: Sandbox = {
+    base,
+    root,
+    bundle(opts = {}) {
+      return writeBundle(join(base, `bundle-${++bundles}`), opts);
+    },
+    async create(opts = {}, extra = {}) {
+      const container = await Container.create({
+        root,
+        id: uniqueId(),
+        bundle: box.bundle(opts),
+        ...extra,
+      });
+      created.push(container);
+      return container;
+    },
+    async cleanup() {
+      for (const container of created) {
+        await container.delete({ force: true }).catch(() => {});
+      }
+      assertNothingLeft(
+        root,
+        created.map((c) => c.id),
+      );
+      rmSync(base, { recursive: true, force: true });
+    },
+  };
+  return box;
+}
+
+/** Processes whose working directory is under `dir` (shims run in their process folders). */
+export function processesUnder(dir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readlinkSync(`/proc/${entry}/cwd`).startsWith(dir)) pids.push(Number(entry));
+    } catch {
+      // Gone, or a kernel thread.
+    }
+  }
+  return pids;
+}
+
+export function runtimeIds(runtime = 'runc'): string[] {
+  return execFileSync(runtime, ['list', '-q'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+}
+
+export function assertNothingLeft(root: string, ids: string[]): void {
+  let left: string[] = [];
+  try {
+    left = readdirSync(root);
+  } catch {
+    // No root at all: nothing left.
+  }
+  assert.deepEqual(left, [], `state folders left under ${root}`);
+  const known = new Set(runtimeIds());
+  assert.deepEqual(
+    ids.filter((id) => known.has(id)),
+    [],
+    'runtime state left behind',
+  );
+  assert.deepEqual(processesUnder(root), [], 'processes left running in the state root');
+}
+
+/** Reads a whole Node stream as text. */
+export async function readAll(stream: NodeJS.ReadableStream | null): Promise<string> {
+  if (!stream) return '';
+  let text = '';
+  for await (const chunk of stream) text += chunk.toString();
+  return text;
+}
+
+/** The freezer state the kernel reports for a PID's cgroup (cgroup v1). */
+export function freezerState(pid: number): string | undefined {
+  const line = readFileLines(`/proc/${pid}/cgroup`).find((l) =>
+    l.split(':')[1]?.split(',').includes('freezer'),
+  );
+  if (!line) return undefined;
+  const path = line.split(':').slice(2).join(':');
+  return readFileLines(join('/sys/fs/cgroup/freezer', path, 'freezer.state'))[0];
+}
+
+function readFileLines(path: string): string[] {
+  return readFileSync(path, 'utf8').split('\n').filter(Boolean);
+}

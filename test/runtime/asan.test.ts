@@ -1,0 +1,66 @@
+/**
+ * The shim under AddressSanitizer (and UBSan): a run of the main paths with the
+ * instrumented build, then no sanitizer report may exist.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readAll, sandbox, type Sandbox } from '../helpers/env.js';
+
+const asanShim = fileURLToPath(new URL('../../../shim/build/berth-shim-asan', import.meta.url));
+const skipReason = existsSync(asanShim)
+  ? false
+  : `no ${asanShim}: build it with \`npm run build:shim-asan\``;
+if (skipReason) console.log(`# skipping the AddressSanitizer test: ${skipReason}`);
+
+let box: Sandbox;
+let reports: string;
+before(() => {
+  box = sandbox();
+  reports = join(box.base, 'asan');
+  mkdirSync(reports);
+  process.env.ASAN_OPTIONS = `log_path=${reports}/report:detect_leaks=1:abort_on_error=0`;
+  process.env.UBSAN_OPTIONS = `log_path=${reports}/ubsan:print_stacktrace=1`;
+});
+after(async () => {
+  delete process.env.ASAN_OPTIONS;
+  delete process.env.UBSAN_OPTIONS;
+  await box.cleanup();
+});
+
+test('the shim runs clean under AddressSanitizer', { skip: skipReason }, async () => {
+  const container = await box.create(
+    { args: ['sh', '-c', 'cat; echo out; echo err >&2; exit 3'] },
+    { shim: asanShim },
+  );
+  const init = await container.start({ stdio: { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe' } });
+  const [out, err] = [readAll(init.stdout), readAll(init.stderr)];
+  await init.start();
+  init.stdin!.end('in\n');
+  assert.equal(await init.wait(), 3);
+  assert.equal(await out, 'in\nout\n');
+  assert.equal(await err, 'err\n');
+  await container.delete();
+
+  const tty = await box.create({ args: ['sleep', '100'] }, { shim: asanShim });
+  const ttyInit = await tty.start();
+  await ttyInit.start();
+  const shell = await tty.exec(
+    'sh',
+    { args: ['sh', '-c', 'read x; stty size'], terminal: true },
+    { stdio: { stdin: 'pipe', stdout: 'pipe' } },
+  );
+  const shellOut = readAll(shell.stdout);
+  await shell.resize(90, 30);
+  shell.stdin!.write('go\n');
+  assert.equal(await shell.wait(), 0);
+  assert.match(await shellOut, /30 90/);
+  await tty.delete({ force: true });
+
+  const found = readdirSync(reports).map(
+    (name) => `${name}:\n${readFileSync(join(reports, name), 'utf8')}`,
+  );
+  assert.deepEqual(found, [], 'sanitizer reports');
+});

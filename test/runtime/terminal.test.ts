@@ -1,0 +1,83 @@
+/** Terminals: a pty through the runtime's console socket, resized through the shim. */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Readable } from 'node:stream';
+import { sandbox, type Sandbox } from '../helpers/env.js';
+
+let box: Sandbox;
+before(() => {
+  box = sandbox();
+});
+after(async () => {
+  await box.cleanup();
+});
+
+/** Reads from `stream` until `pattern` matches what has arrived. */
+async function readUntil(
+  stream: Readable,
+  pattern: RegExp,
+  seen = { text: '' },
+): Promise<RegExpMatchArray> {
+  stream.setEncoding('utf8');
+  for (;;) {
+    const match = seen.text.match(pattern);
+    if (match) return match;
+    const chunk = await new Promise<string | null>((resolve) => {
+      const onData = (data: string) => finish(data);
+      const onEnd = () => finish(null);
+      const finish = (value: string | null) => {
+        stream.off('data', onData).off('end', onEnd);
+        stream.pause();
+        resolve(value);
+      };
+      stream.on('data', onData).on('end', onEnd);
+      stream.resume();
+    });
+    if (chunk === null)
+      throw new Error(`stream ended before ${pattern}: ${JSON.stringify(seen.text)}`);
+    seen.text += chunk;
+  }
+}
+
+test('a terminal exec process sees a tty, and resize changes what stty size prints', async () => {
+  const container = await box.create({ args: ['sleep', '100'] });
+  const init = await container.start();
+  await init.start();
+  const shell = await container.exec(
+    'tty',
+    {
+      args: [
+        'sh',
+        '-c',
+        '[ -t 0 ] && [ -t 1 ] && echo is-a-tty; read go; stty size; read go; stty size',
+      ],
+      terminal: true,
+    },
+    { stdio: { stdin: 'pipe', stdout: 'pipe' } },
+  );
+  const seen = { text: '' };
+  await readUntil(shell.stdout!, /is-a-tty/, seen);
+  await shell.resize(100, 40);
+  shell.stdin!.write('go\n');
+  await readUntil(shell.stdout!, /(\d+) (\d+)\r?\n/, seen);
+  assert.match(seen.text, /40 100/);
+  await shell.resize(132, 50);
+  shell.stdin!.write('go\n');
+  await readUntil(shell.stdout!, /50 132/, seen);
+  assert.equal(await shell.wait(), 0);
+  await assert.rejects(shell.resize(80, 24), /exited/);
+  await container.delete({ force: true });
+});
+
+test('a terminal init process: closeStdin sends end-of-file', async () => {
+  const container = await box.create({ args: ['sh', '-c', 'cat; echo after-eof'], terminal: true });
+  const init = await container.start({ stdio: { stdin: 'pipe', stdout: 'pipe' } });
+  await init.start();
+  init.stdin!.write('typed\n');
+  const seen = { text: '' };
+  await readUntil(init.stdout!, /typed\r\n.*typed/s, seen);
+  await init.closeStdin();
+  await readUntil(init.stdout!, /after-eof/, seen);
+  assert.equal(await init.wait(), 0);
+  await container.delete();
+});
