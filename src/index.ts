@@ -20,3 +20,8 @@ export { newStdio } from './runtime/stdio.js';
 export type { Stdio, StdioOptions, StdioTarget } from './runtime/stdio.js';
 export type * from './runtime/stats-types.js';
 export { validateId } from './runtime/validate.js';
+export type { Checkpoint } from './runtime/checkpoint.js';
+export type { Resource } from './runtime/resources.js';
+export { OomWatcher } from './runtime/oom.js';
+export type { OomEvent } from './runtime/oom.js';
+export { CgroupNotFoundError } from './runtime/cgroups/errors.js';

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -103,7 +102,22 @@ static size_t json_escape(char *out, size_t cap, const char *in)
 	return o;
 }
 
-void log_msg(const char *level, const char *fmt, ...)
+/* Days since 1970-01-01 to a Gregorian date (H. Hinnant's algorithm): UTC
+ * needs no time-zone data, unlike gmtime, which loads /etc/localtime. */
+static void civil_from_days(long long z, int *year, unsigned *month, unsigned *day)
+{
+	z += 719468;
+	long long era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	*day = doy - (153 * mp + 2) / 5 + 1;
+	*month = mp < 10 ? mp + 3 : mp - 9;
+	*year = (int)(yoe + era * 400 + (*month <= 2));
+}
+
+void log_msg(const char *level, const char *format, ...)
 {
 	static char msg[2048];
 	static char esc[4096];
@@ -112,19 +126,21 @@ void log_msg(const char *level, const char *fmt, ...)
 		return;
 	int saved = errno;
 	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_start(ap, format);
+	fmt_v(msg, sizeof msg, format, ap);
 	va_end(ap);
 	json_escape(esc, sizeof esc, msg);
 
 	struct timespec ts;
-	struct tm tm;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	int n = snprintf(line, sizeof line,
-			 "{\"level\":\"%s\",\"msg\":\"%s\",\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ\"}\n",
-			 level, esc, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-			 tm.tm_min, tm.tm_sec, ts.tv_nsec);
+	long long days = ts.tv_sec / 86400, secs = ts.tv_sec % 86400;
+	int y;
+	unsigned mo, d;
+	civil_from_days(days, &y, &mo, &d);
+	int n = fmt(line, sizeof line,
+		    "{\"level\":\"%s\",\"msg\":\"%s\",\"time\":\"%04d-%02u-%02uT%02d:%02d:%02d.%09ldZ\"}\n",
+		    level, esc, y, mo, d, (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60),
+		    ts.tv_nsec);
 	if (n > 0 && (size_t)n < sizeof line) {
 		/* One write per line: O_APPEND keeps lines whole. */
 		ssize_t w;

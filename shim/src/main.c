@@ -8,9 +8,9 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/close_range.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -42,15 +42,15 @@ static const char *verb(void)
 	return opts.mode == MODE_EXEC ? "exec" : opts.mode == MODE_RESTORE ? "restore" : "create";
 }
 
-static void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void report(const char *fmt, ...)
+static void report(const char *format, ...) __attribute__((format(printf, 1, 2)));
+static void report(const char *format, ...)
 {
 	char line[1200];
 	if (ready_fd < 0)
 		return;
 	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+	va_start(ap, format);
+	int n = fmt_v(line, sizeof line - 1, format, ap);
 	va_end(ap);
 	if (n < 0)
 		n = 0;
@@ -69,13 +69,13 @@ static void report(const char *fmt, ...)
 	ready_fd = -1;
 }
 
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void fail(const char *fmt, ...)
+static void fail(const char *format, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void fail(const char *format, ...)
 {
 	char msg[1024];
 	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_start(ap, format);
+	fmt_v(msg, sizeof msg, format, ap);
 	va_end(ap);
 	log_error("%s", msg);
 	report("error %s", msg);
@@ -103,7 +103,7 @@ static void emit(const char *line)
 	while (n < 0 && errno == EINTR);
 	if (n != (ssize_t)len)
 		log_warn("exit FIFO: event \"%.*s\" dropped: %s", (int)len - 1, line,
-			 n < 0 ? strerror(errno) : "short write");
+			 n < 0 ? errstr(errno) : "short write");
 }
 
 static void on_control(unsigned type, unsigned w, unsigned h)
@@ -185,7 +185,7 @@ static void on_runtime_exit(void)
 		abandon("console socket", "the runtime did not send a pty master");
 	pid_t pid;
 	if (read_pid_file(&pid) < 0)
-		abandon("read pid file", strerror(errno));
+		abandon("read pid file", errstr(errno));
 	watch[W_PROCESS].pid = pid;
 	int st;
 	if (reaper_claim_early(pid, &st)) {
@@ -197,7 +197,7 @@ static void on_runtime_exit(void)
 		if (watch[W_PROCESS].done)
 			log_info("process %d exited before its start time could be read", (int)pid);
 		else
-			log_warn("write starttime for pid %d: %s", (int)pid, strerror(errno));
+			log_warn("write starttime for pid %d: %s", (int)pid, errstr(errno));
 	}
 	if (opts.oom) {
 		if (opts.mode == MODE_EXEC)
@@ -219,7 +219,7 @@ static void on_process_exit(void)
 	int st = watch[W_PROCESS].status;
 	log_info("process %d exited with status %d", (int)watch[W_PROCESS].pid, st);
 	if (write_exit_status(st) < 0)
-		log_error("write exitStatus: %s", strerror(errno));
+		log_error("write exitStatus: %s", errstr(errno));
 	stream_teardown(&g_in);
 	drain_start = g_last_io = mono_ms();
 	phase = PH_DRAIN;
@@ -277,7 +277,7 @@ static void run_loop(void)
 		if (poll(pfd, n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
-			fail("poll: %s", strerror(errno));
+			fail("poll: %s", errstr(errno));
 		}
 		/* Streams first: output that precedes an exit is copied before the exit is handled. */
 		for (nfds_t i = 0; i < n; i++) {
@@ -321,15 +321,15 @@ static const char *usage_err;
 
 /* Only the first error is kept; parsing goes on so that --ready-fd is still
  * found and the error can be reported on it. */
-static void usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void usage(const char *fmt, ...)
+static void usage(const char *format, ...) __attribute__((format(printf, 1, 2)));
+static void usage(const char *format, ...)
 {
 	static char buf[256];
 	if (usage_err)
 		return;
 	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_start(ap, format);
+	fmt_v(buf, sizeof buf, format, ap);
 	va_end(ap);
 	usage_err = buf;
 }
@@ -433,9 +433,12 @@ static void parse_args(int argc, char **argv)
 
 /*
  * Descriptors: 0-2 are kept (and opened on /dev/null if closed, so that no
- * file we open lands there); the ready fd is moved to a close-on-exec
- * descriptor; everything else inherited is closed, so a pipe of the caller
- * is not held open for the life of the container.
+ * file we open lands there, where the runtime's stdio would replace it); the
+ * ready fd is moved to a close-on-exec descriptor; everything else inherited
+ * is made close-on-exec, so neither the runtime nor the container gets it.
+ * Those are not closed: something in this process may own them (a sanitizer
+ * runtime opens its log before main), and closing would let our FIFOs take
+ * over their numbers.
  */
 static void setup_descriptors(void)
 {
@@ -456,14 +459,17 @@ static void setup_descriptors(void)
 				dup2(fd, opts.ready_fd);
 				close(fd);
 			}
+		} else {
+			close(opts.ready_fd);
 		}
 	}
-	if (ready_fd < 0) {
-		close_range(3, ~0U, 0);
-	} else {
-		if (ready_fd > 3)
-			close_range(3, (unsigned)ready_fd - 1, 0);
-		close_range((unsigned)ready_fd + 1, ~0U, 0);
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+		/* Kernels before 5.11: mark them one by one. */
+		for (int fd = 3; fd < 1024; fd++) {
+			int fl = fcntl(fd, F_GETFD);
+			if (fl >= 0)
+				fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+		}
 	}
 }
 
@@ -472,7 +478,7 @@ static int open_fifo(const char *name, const char **err)
 	struct stat st;
 	int fd = open(name, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
-		*err = strerror(errno);
+		*err = errstr(errno);
 		return -1;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
@@ -516,12 +522,12 @@ int main(int argc, char **argv)
 	if (control_fd < 0)
 		fail("open control FIFO: %s", control_err);
 	if (!getcwd(g_abs, sizeof g_abs))
-		fail("getcwd: %s", strerror(errno));
+		fail("getcwd: %s", errstr(errno));
 	log_info("berth-shim %s %s (pid %d)", verb(), opts.id, (int)getpid());
 	if (subreaper_rc < 0)
-		fail("PR_SET_CHILD_SUBREAPER: %s", strerror(subreaper_err));
+		fail("PR_SET_CHILD_SUBREAPER: %s", errstr(subreaper_err));
 	if (reaper_init() < 0)
-		fail("signalfd: %s", strerror(errno));
+		fail("signalfd: %s", errstr(errno));
 
 	char err[512];
 	int child[3] = {-1, -1, -1};
@@ -538,7 +544,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 3; i++)
 		close(child[i]);
 	if (rt < 0)
-		fail("spawn %s: %s", opts.runtime, strerror(spawn_err));
+		fail("spawn %s: %s", opts.runtime, errstr(spawn_err));
 	watch[W_RUNTIME].pid = rt;
 	phase = PH_STARTING;
 
@@ -554,7 +560,7 @@ int main(int argc, char **argv)
 		oom_stop();
 	}
 	char line[32];
-	snprintf(line, sizeof line, "exit %d\n", watch[W_PROCESS].status);
+	fmt(line, sizeof line, "exit %d\n", watch[W_PROCESS].status);
 	emit(line);
 	if (opts.mode != MODE_EXEC)
 		runtime_run_sync(&opts, RT_DELETE, DELETE_TIMEOUT_MS);

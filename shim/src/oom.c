@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -122,7 +121,7 @@ static int mount_line(char *line, void *ctx)
 			return 0; /* this mount does not show our cgroup */
 		rel = m->cg + rl;
 	}
-	int w = snprintf(m->out, PATH_BUF, "%s%s", mnt, rel);
+	int w = fmt(m->out, PATH_BUF, "%s%s", mnt, rel);
 	if (w < 0 || w >= PATH_BUF)
 		return 0;
 	m->found = true;
@@ -158,7 +157,7 @@ static int start_v1(void)
 		goto fail;
 	if ((efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 		goto fail;
-	int n = snprintf(line, sizeof line, "%d %d", efd, ocfd);
+	int n = fmt(line, sizeof line, "%d %d", efd, ocfd);
 	if (write(ecfd, line, (size_t)n) != n)
 		goto fail;
 	/* The registration holds the eventfd; the two files are no longer needed. */
@@ -166,7 +165,7 @@ static int start_v1(void)
 	close(ecfd);
 	return efd;
 fail:
-	log_warn("oom: cannot watch %s: %s", cg_dir, strerror(errno));
+	log_warn("oom: cannot watch %s: %s", cg_dir, errstr(errno));
 	if (efd >= 0)
 		close(efd);
 	if (ocfd >= 0)
@@ -191,7 +190,7 @@ static int start_v2(void)
 		goto fail;
 	return fd;
 fail:
-	log_warn("oom: cannot watch %s: %s", events_path, strerror(errno));
+	log_warn("oom: cannot watch %s: %s", events_path, errstr(errno));
 	if (fd >= 0)
 		close(fd);
 	return -1;
@@ -204,9 +203,9 @@ int oom_start(pid_t pid)
 	char path[64];
 	struct mount_lookup m = {.out = cg_dir};
 	memset(&lookup, 0, sizeof lookup);
-	snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
+	fmt(path, sizeof path, "/proc/%d/cgroup", (int)pid);
 	if (for_each_line(path, cgroup_line, &lookup) < 0) {
-		log_warn("oom: read %s: %s", path, strerror(errno));
+		log_warn("oom: read %s: %s", path, errstr(errno));
 		return -1;
 	}
 	if (lookup.has_v1) {

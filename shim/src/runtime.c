@@ -1,17 +1,16 @@
 /*
  * Running the OCI runtime. The shim ignores several signals and blocks
  * SIGCHLD; dispositions set to SIG_IGN and the mask survive exec, so the
- * runtime (and through it the container) is spawned with every signal at its
+ * runtime (and through it the container) is started with every signal at its
  * default and an empty mask.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -29,11 +28,46 @@ static void describe(const char *const *argv)
 	size_t o = 0;
 	cmdline[0] = '\0';
 	for (int i = 0; argv[i] && o + 2 < sizeof cmdline; i++) {
-		int n = snprintf(cmdline + o, sizeof cmdline - o, "%s%s", i ? " " : "", argv[i]);
+		int n = fmt(cmdline + o, sizeof cmdline - o, "%s%s", i ? " " : "", argv[i]);
 		if (n < 0)
 			break;
 		o += (size_t)n;
 	}
+}
+
+/*
+ * The child: every signal back to its default and an empty mask, using raw
+ * system calls. glibc's wrappers refuse its two internal signals (32 and 33),
+ * and its posix_spawn even sets those to SIG_IGN in the child, which exec
+ * keeps: the runtime, and through it the container, would ignore them.
+ */
+static void exec_child(const char *file, const char *const *argv, const int stdio[3], int errfd)
+	__attribute__((noreturn));
+static void exec_child(const char *file, const char *const *argv, const int stdio[3], int errfd)
+{
+	struct {
+		void *handler;
+		unsigned long flags;
+		void *restorer;
+		unsigned long long mask;
+	} dfl = {.handler = SIG_DFL};
+	for (int sig = 1; sig <= 64; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
+	unsigned long long none = 0;
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof none);
+	/* stdio[] are >= 3 (0-2 are always open in the shim): no source is overwritten,
+	 * and dup2 clears close-on-exec on the copies. */
+	for (int i = 0; i < 3; i++)
+		if (dup2(stdio[i], i) < 0)
+			goto fail;
+	execvp(file, (char *const *)argv);
+fail: {
+	int e = errno;
+	ssize_t n = write(errfd, &e, sizeof e);
+	(void)n;
+	_exit(127);
+}
 }
 
 pid_t runtime_spawn(const struct options *o, enum rt_action action, const int stdio[3],
@@ -104,7 +138,7 @@ pid_t runtime_spawn(const struct options *o, enum rt_action action, const int st
 			argv[n++] = o->restore_args[i];
 		/* criu wants the work directory to exist. */
 		if (mkdir(work_path, 0700) < 0 && errno != EEXIST)
-			log_warn("mkdir %s: %s", work_path, strerror(errno));
+			log_warn("mkdir %s: %s", work_path, errstr(errno));
 	}
 	argv[n++] = o->id;
 	argv[n] = NULL;
@@ -112,25 +146,30 @@ pid_t runtime_spawn(const struct options *o, enum rt_action action, const int st
 	describe(argv);
 	log_info("running: %s", cmdline);
 
-	posix_spawnattr_t attr;
-	posix_spawn_file_actions_t fa;
-	sigset_t all, none;
-	sigfillset(&all);
-	sigemptyset(&none);
-	posix_spawnattr_init(&attr);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-	posix_spawn_file_actions_init(&fa);
-	/* stdio[] are >= 3 (0-2 are always open in the shim), so dup2 clears CLOEXEC. */
-	for (int i = 0; i < 3; i++)
-		posix_spawn_file_actions_adddup2(&fa, stdio[i], i);
-	pid_t pid;
-	int rc = posix_spawnp(&pid, o->runtime, &fa, &attr, (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	if (rc != 0) {
-		errno = rc;
+	int errpipe[2];
+	if (pipe2(errpipe, O_CLOEXEC) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(errpipe[0]);
+		close(errpipe[1]);
+		errno = e;
+		return -1;
+	}
+	if (pid == 0)
+		exec_child(o->runtime, argv, stdio, errpipe[1]);
+	close(errpipe[1]);
+	/* EOF means exec succeeded (the pipe is close-on-exec); else the child's errno. */
+	int child_errno = 0;
+	ssize_t got;
+	do
+		got = read(errpipe[0], &child_errno, sizeof child_errno);
+	while (got < 0 && errno == EINTR);
+	close(errpipe[0]);
+	if (got == (ssize_t)sizeof child_errno) {
+		/* The child has exited (or is about to): leave it to the reaper. */
+		errno = child_errno;
 		return -1;
 	}
 	return pid;
@@ -236,7 +275,7 @@ int runtime_run_sync(const struct options *o, enum rt_action action, long timeou
 	pid_t pid = runtime_spawn(o, action, stdio, NULL);
 	close(null_fd);
 	if (pid < 0) {
-		log_error("spawn %s: %s", o->runtime, strerror(errno));
+		log_error("spawn %s: %s", o->runtime, errstr(errno));
 		return -1;
 	}
 	struct child_watch w = {.pid = pid};

@@ -41,6 +41,12 @@ struct options {
 /* Absolute path of the process folder (the shim's working directory). */
 extern char g_abs[PATH_BUF];
 
+/* fmt.c: snprintf/strerror without glibc's stdio and locale machinery */
+#include <stdarg.h>
+int fmt(char *buf, size_t cap, const char *f, ...) __attribute__((format(printf, 3, 4)));
+int fmt_v(char *buf, size_t cap, const char *f, va_list ap) __attribute__((format(printf, 3, 0)));
+const char *errstr(int e);
+
 /* util.c */
 long long mono_ms(void);
 int set_nonblock(int fd);

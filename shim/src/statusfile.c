@@ -5,7 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
+#include <stdio.h> /* rename */
 #include <string.h>
 #include <unistd.h>
 
@@ -14,7 +14,7 @@
 int write_atomic(const char *name, const char *content)
 {
 	char tmp[256];
-	int n = snprintf(tmp, sizeof tmp, ".%s.tmp", name);
+	int n = fmt(tmp, sizeof tmp, ".%s.tmp", name);
 	if (n < 0 || (size_t)n >= sizeof tmp) {
 		errno = ENAMETOOLONG;
 		return -1;
@@ -55,7 +55,7 @@ fail: {
 int write_exit_status(int status)
 {
 	char s[16];
-	snprintf(s, sizeof s, "%d", status);
+	fmt(s, sizeof s, "%d", status);
 	return write_atomic("exitStatus", s);
 }
 
@@ -66,7 +66,7 @@ int write_exit_status(int status)
 int write_starttime(pid_t pid)
 {
 	char path[64], buf[2048];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	fmt(path, sizeof path, "/proc/%d/stat", (int)pid);
 	if (read_file(path, buf, sizeof buf) < 0)
 		return -1;
 	char *p = strrchr(buf, ')');

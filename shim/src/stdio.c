@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -60,7 +59,7 @@ static int open_null(int flags, char *err, size_t errlen)
 {
 	int fd = open("/dev/null", flags | O_CLOEXEC);
 	if (fd < 0)
-		snprintf(err, errlen, "open /dev/null: %s", strerror(errno));
+		fmt(err, errlen, "open /dev/null: %s", errstr(errno));
 	return fd;
 }
 
@@ -73,7 +72,7 @@ static int setup_in(const struct options *o, int *child, char *err, size_t errle
 		return *child < 0 ? -1 : 0;
 	}
 	if (stat(path, &st) < 0) {
-		snprintf(err, errlen, "stdin %s: %s", path, strerror(errno));
+		fmt(err, errlen, "stdin %s: %s", path, errstr(errno));
 		return -1;
 	}
 	if (S_ISFIFO(st.st_mode)) {
@@ -81,7 +80,7 @@ static int setup_in(const struct options *o, int *child, char *err, size_t errle
 		 * hangup until a first writer has come and gone. */
 		int fifo = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 		if (fifo < 0) {
-			snprintf(err, errlen, "open stdin %s: %s", path, strerror(errno));
+			fmt(err, errlen, "open stdin %s: %s", path, errstr(errno));
 			return -1;
 		}
 		g_in.src = fifo;
@@ -96,7 +95,7 @@ static int setup_in(const struct options *o, int *child, char *err, size_t errle
 		}
 		int p[2];
 		if (pipe2(p, O_CLOEXEC) < 0) {
-			snprintf(err, errlen, "pipe: %s", strerror(errno));
+			fmt(err, errlen, "pipe: %s", errstr(errno));
 			return -1;
 		}
 		set_nonblock(p[1]);
@@ -107,7 +106,7 @@ static int setup_in(const struct options *o, int *child, char *err, size_t errle
 	}
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
-		snprintf(err, errlen, "open stdin %s: %s", path, strerror(errno));
+		fmt(err, errlen, "open stdin %s: %s", path, errstr(errno));
 		return -1;
 	}
 	if (!o->terminal) {
@@ -145,10 +144,10 @@ static int setup_out(const struct options *o, struct stream *s, const char *path
 		fd = open_fifo_writer(path, deadline);
 		if (fd < 0) {
 			if (errno == ETIMEDOUT)
-				snprintf(err, errlen, "%s FIFO %s: no reader after %ld ms", s->name, path,
+				fmt(err, errlen, "%s FIFO %s: no reader after %ld ms", s->name, path,
 					 o->stdio_timeout_ms);
 			else
-				snprintf(err, errlen, "open %s %s: %s", s->name, path, strerror(errno));
+				fmt(err, errlen, "open %s %s: %s", s->name, path, errstr(errno));
 			return -1;
 		}
 		s->reopen_dst = true;
@@ -157,7 +156,7 @@ static int setup_out(const struct options *o, struct stream *s, const char *path
 		/* Append: stdout and stderr may share the file, and a restart must not truncate. */
 		fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
 		if (fd < 0) {
-			snprintf(err, errlen, "open %s %s: %s", s->name, path, strerror(errno));
+			fmt(err, errlen, "open %s %s: %s", s->name, path, errstr(errno));
 			return -1;
 		}
 		if (!pty) {
@@ -172,7 +171,7 @@ static int setup_out(const struct options *o, struct stream *s, const char *path
 		goto null;
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		fmt(err, errlen, "pipe: %s", errstr(errno));
 		return -1;
 	}
 	set_nonblock(p[0]);
@@ -258,7 +257,7 @@ static void dst_failed(struct stream *s, int err)
 	if (s->kind == S_IN) {
 		/* The process closed its stdin (or the pty went away): nothing more to deliver. */
 		if (err != EPIPE && err != EIO)
-			log_warn("%s: write: %s", s->name, strerror(err));
+			log_warn("%s: write: %s", s->name, errstr(err));
 		finish_stdin(s);
 		return;
 	}
@@ -269,7 +268,7 @@ static void dst_failed(struct stream *s, int err)
 		return;
 	}
 	if (!s->warned) {
-		log_warn("%s: write: %s; discarding output", s->name, strerror(err));
+		log_warn("%s: write: %s; discarding output", s->name, errstr(err));
 		s->warned = true;
 	}
 }
@@ -310,7 +309,7 @@ static void src_eof(struct stream *s)
 		s->src = open(s->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 		if (s->src >= 0)
 			return;
-		log_warn("%s: reopen %s: %s", s->name, s->path, strerror(errno));
+		log_warn("%s: reopen %s: %s", s->name, s->path, errstr(errno));
 	}
 	s->src_done = true;
 	if (s->kind == S_IN && s->len == s->off)
@@ -339,7 +338,7 @@ void stream_step(struct stream *s)
 		return;
 	/* EIO is how a pty master reports that the last slave is closed. */
 	if (n < 0 && errno != EIO)
-		log_warn("%s: read: %s", s->name, strerror(errno));
+		log_warn("%s: read: %s", s->name, errstr(errno));
 	src_eof(s);
 }
 

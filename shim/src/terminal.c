@@ -8,7 +8,6 @@
  * reaches the same socket through the shim's working directory.
  */
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -34,7 +33,7 @@ int term_listen(char *err, size_t errlen)
 	}
 	return fd;
 fail:
-	snprintf(err, errlen, "console socket: %s", strerror(errno));
+	fmt(err, errlen, "console socket: %s", errstr(errno));
 	return -1;
 }
 
@@ -88,7 +87,7 @@ void term_resize(int master, unsigned width, unsigned height)
 {
 	struct winsize ws = {.ws_row = (unsigned short)height, .ws_col = (unsigned short)width};
 	if (ioctl(master, TIOCSWINSZ, &ws) < 0)
-		log_warn("resize terminal to %ux%u: %s", width, height, strerror(errno));
+		log_warn("resize terminal to %ux%u: %s", width, height, errstr(errno));
 }
 
 /* "Close stdin" on a terminal: the line discipline turns VEOF into EOF for the reader. */
@@ -103,15 +102,15 @@ void term_send_eof(int master)
 		n = write(master, &c, 1);
 	while (n < 0 && errno == EINTR);
 	if (n != 1)
-		log_warn("send EOF to terminal: %s", n < 0 ? strerror(errno) : "short write");
+		log_warn("send EOF to terminal: %s", n < 0 ? errstr(errno) : "short write");
 }
 
 const char *term_socket_path(void)
 {
 	static char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	int n = snprintf(path, sizeof path, "%s/%s", g_abs, CONSOLE_SOCKET);
+	int n = fmt(path, sizeof path, "%s/%s", g_abs, CONSOLE_SOCKET);
 	if (n < 0 || (size_t)n >= sizeof path)
-		snprintf(path, sizeof path, "/proc/%d/cwd/%s", (int)getpid(), CONSOLE_SOCKET);
+		fmt(path, sizeof path, "/proc/%d/cwd/%s", (int)getpid(), CONSOLE_SOCKET);
 	return path;
 }
 

@@ -1,7 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -114,6 +113,6 @@ out:
 
 bool join_path(char *out, size_t cap, const char *dir, const char *name)
 {
-	int n = snprintf(out, cap, "%s/%s", dir, name);
+	int n = fmt(out, cap, "%s/%s", dir, name);
 	return n > 0 && (size_t)n < cap;
 }

@@ -12,6 +12,16 @@ import { cgroupPathsForPid, type CgroupPaths } from './cgroups/paths.js';
 import { CgroupNotFoundError, readStats } from './cgroups/stats.js';
 import type { Stat } from './stats-types.js';
 import {
+  deleteCheckpoint,
+  listCheckpoints,
+  prepareCheckpoint,
+  readCheckpoint,
+  restoreFlags,
+  type Checkpoint,
+} from './checkpoint.js';
+import { OomWatcher } from './oom.js';
+import { updateRequest, type Resource } from './resources.js';
+import {
   InitProcessID,
   PidFile,
   ProcessFile,
@@ -242,15 +252,20 @@ export class Container implements RuntimeBinary, AsyncDisposable {
     }
     const config = this.#bundleConfig();
     let checkpointPath = '';
+    let restoreArgs: string[] = [];
     if (options.checkpoint !== undefined) {
-      validateId('checkpoint name', options.checkpoint);
-      if (!options.checkpointDir || !isAbsolute(options.checkpointDir)) {
-        throw new InvalidArgumentError('checkpointDir must be an absolute path when restoring');
-      }
-      checkpointPath = join(options.checkpointDir, options.checkpoint);
+      const checkpointDir = options.checkpointDir ?? this.#defaultCheckpointDir();
+      restoreArgs = restoreFlags(readCheckpoint(options.checkpoint, checkpointDir));
+      checkpointPath = join(checkpointDir, options.checkpoint);
     }
     const state = this.#processState(config.process, false, checkpointPath);
-    const process = await this.#launch(InitProcessID, state, options.stdio ?? {}, options.signal);
+    const process = await this.#launch(
+      InitProcessID,
+      state,
+      options.stdio ?? {},
+      options.signal,
+      restoreArgs,
+    );
     const record = readJson<ContainerRecord>(join(this.dir, StateFile));
     Object.assign(record, {
       stdin: state.containerdStdin,
@@ -333,6 +348,53 @@ export class Container implements RuntimeBinary, AsyncDisposable {
     return this.#fromCgroup(readStats);
   }
 
+  /** Changes the running container's limits; fields left undefined keep their values. */
+  async updateResources(resources: Resource): Promise<void> {
+    const request = updateRequest(resources);
+    this.#requireRunningInit();
+    await runRuntime(this, ['update', '--resources', '-', this.id], {
+      input: JSON.stringify(request),
+    });
+  }
+
+  /** Notifications of the kernel's OOM kills in the container's memory cgroup. */
+  async oom(): Promise<OomWatcher> {
+    const init = this.#requireRunningInit();
+    const paths = this.#fromCgroup((found) => found);
+    const memory = paths.version === 2 ? paths.unified : paths.v1.get('memory');
+    return new OomWatcher(this.id, init, memory);
+  }
+
+  /**
+   * Checkpoints the container with CRIU through the runtime, into
+   * `<checkpointDir>/<name>` (default `<bundle>/checkpoints`). It keeps running
+   * unless `checkpoint.exit`.
+   */
+  async checkpoint(
+    checkpoint: Checkpoint,
+    checkpointDir = this.#defaultCheckpointDir(),
+  ): Promise<void> {
+    this.#requireRunningInit();
+    const prepared = prepareCheckpoint(checkpoint, checkpointDir, this.id);
+    try {
+      await runRuntime(this, prepared.args);
+    } catch (err) {
+      prepared.discard();
+      throw err;
+    }
+  }
+
+  async checkpoints(checkpointDir = this.#defaultCheckpointDir()): Promise<Checkpoint[]> {
+    return listCheckpoints(checkpointDir);
+  }
+
+  async deleteCheckpoint(
+    name: string,
+    checkpointDir = this.#defaultCheckpointDir(),
+  ): Promise<void> {
+    deleteCheckpoint(name, checkpointDir);
+  }
+
   /** Forgets an exited process and removes its folder. */
   async removeProcess(processId: string): Promise<void> {
     const process = this.#processes.get(processId);
@@ -388,6 +450,10 @@ export class Container implements RuntimeBinary, AsyncDisposable {
     this.close();
   }
 
+  #defaultCheckpointDir(): string {
+    return join(this.path, 'checkpoints');
+  }
+
   #bundleConfig(): BundleConfig {
     this.#config ??= readBundleConfig(this.path);
     return this.#config;
@@ -438,6 +504,7 @@ export class Container implements RuntimeBinary, AsyncDisposable {
     state: ProcessState,
     stdioOptions: StdioOptions,
     signal: AbortSignal | undefined,
+    restoreArgs: string[] = [],
   ): Promise<ContainerProcess> {
     const dir = join(this.dir, processId);
     try {
@@ -464,7 +531,7 @@ export class Container implements RuntimeBinary, AsyncDisposable {
       const report = await launchShim({
         shim: this.shim,
         cwd: dir,
-        args: this.#shimArgs(state),
+        args: this.#shimArgs(state, restoreArgs),
         timeoutMs: this.timeout,
         ...(signal ? { signal } : {}),
       });
@@ -511,7 +578,7 @@ export class Container implements RuntimeBinary, AsyncDisposable {
     rmSync(dir, { recursive: true, force: true });
   }
 
-  #shimArgs(state: ProcessState): string[] {
+  #shimArgs(state: ProcessState, restoreArgs: string[]): string[] {
     const args = ['--mode', state.exec ? 'exec' : state.checkpoint ? 'restore' : 'create'];
     args.push(
       '--stdin',
@@ -528,6 +595,7 @@ export class Container implements RuntimeBinary, AsyncDisposable {
     }
     for (const arg of state.runtimeArgs) args.push('--runtime-arg', arg);
     if (state.checkpoint) args.push('--checkpoint', state.checkpoint);
+    for (const arg of restoreArgs) args.push('--restore-arg', arg);
     args.push(this.id, this.path, this.runtime);
     return args;
   }

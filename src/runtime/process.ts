@@ -186,9 +186,10 @@ export class ContainerProcess implements AsyncDisposable {
     return this.#owner.id;
   }
 
-  /** Unblocks a created init process (runtime `start`); a no-op for exec processes, which start at once. */
+  /** Unblocks a created init process (runtime `start`); a no-op for exec'd and restored processes. */
   async start(options: { signal?: AbortSignal } = {}): Promise<void> {
-    if (!this.isInit) return;
+    // Exec'd and restored processes run as soon as the runtime returns.
+    if (!this.isInit || this.#state.checkpoint) return;
     if (this.#exitStatus !== undefined) throw new ContainerExitedError();
     await runRuntime(this.#owner, ['start', this.#owner.id], options);
   }
@@ -267,14 +268,29 @@ export class ContainerProcess implements AsyncDisposable {
     return () => this.#oomListeners.delete(listener);
   }
 
-  /** Resolves when the shim has exited (after the runtime's `delete` for init). */
-  async shimExited(): Promise<void> {
+  /**
+   * Resolves when the shim has exited (after the runtime's `delete` for init).
+   * While awaited it keeps Node running, unless `keepAlive` is false.
+   */
+  async shimExited(options: { keepAlive?: boolean } = {}): Promise<void> {
+    if (options.keepAlive === false) return this.#shimGone;
     this.#holdLoop();
     try {
       await this.#shimGone;
     } finally {
       this.#releaseLoop();
     }
+  }
+
+  /** Keeps Node running (for something that waits on this shim) until the returned function is called. */
+  keepAlive(): () => void {
+    this.#holdLoop();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#releaseLoop();
+    };
   }
 
   /** The shim's channel keeps Node alive only while somebody awaits this process. */
