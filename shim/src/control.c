@@ -40,6 +40,8 @@ static void handle_line(char *line, control_cb cb)
 		line[--n] = '\0';
 	const char *p = line;
 	unsigned t, w, h;
+	if (n == 0)
+		return;
 	if (!parse_uint(&p, &t) || !parse_uint(&p, &w) || !parse_uint(&p, &h)) {
 		log_warn("control: ignoring malformed line \"%s\"", line);
 		return;

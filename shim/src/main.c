@@ -279,7 +279,8 @@ static void run_loop(void)
 				continue;
 			fail("poll: %s", errstr(errno));
 		}
-		/* Streams first: output that precedes an exit is copied before the exit is handled. */
+		/* Phase changes wait until every ready descriptor is served: output that
+		 * precedes an exit is copied before the exit is handled. */
 		for (nfds_t i = 0; i < n; i++) {
 			if (!pfd[i].revents)
 				continue;
@@ -501,9 +502,9 @@ int main(int argc, char **argv)
 	signal(SIGTTOU, SIG_IGN);
 
 	setup_descriptors();
-	if (setsid() < 0 && errno != EPERM) {
-		/* Not fatal: only a process group leader cannot setsid. */
-	}
+	/* EPERM means we already lead a process group (the library started us in a
+	 * new session): nothing to detach from. */
+	(void)setsid();
 	/* Orphans of the runtime (the container process itself) become our children. */
 	int subreaper_rc = prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	int subreaper_err = errno;

@@ -46,7 +46,7 @@ static void exec_child(const char *file, const char *const *argv, const int stdi
 static void exec_child(const char *file, const char *const *argv, const int stdio[3], int errfd)
 {
 	struct {
-		void *handler;
+		void (*handler)(int);
 		unsigned long flags;
 		void *restorer;
 		unsigned long long mask;

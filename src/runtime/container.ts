@@ -3,13 +3,14 @@
  * act on it as a whole. The seed's Container interface and its New / Load.
  */
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readBundleConfig, checkProcessSpec, type BundleConfig } from './bundle.js';
 import { readFrozen, readPids } from './container-cgroup.js';
 import { cgroupPathsForPid, type CgroupPaths } from './cgroups/paths.js';
 import { CgroupNotFoundError, readStats } from './cgroups/stats.js';
+import { OpenCgroupFiles } from './cgroups/open-files.js';
 import type { Stat } from './stats-types.js';
 import {
   deleteCheckpoint,
@@ -129,7 +130,7 @@ export class Container implements RuntimeBinary, AsyncDisposable {
   readonly #processes = new Map<string, ContainerProcess>();
   #config: BundleConfig | undefined;
   /** Found once per init process: the cgroup of a container does not move. */
-  #cgroups: { pid: number; paths: CgroupPaths } | undefined;
+  #cgroups: { pid: number; paths: CgroupPaths; files: OpenCgroupFiles } | undefined;
 
   private constructor(
     root: string,
@@ -313,7 +314,7 @@ export class Container implements RuntimeBinary, AsyncDisposable {
     const init = this.#processes.get(InitProcessID);
     if (!init || init.state() === State.Stopped) return State.Stopped;
     try {
-      return readFrozen(this.#cgroupPaths(init)) ? State.Paused : State.Running;
+      return readFrozen(this.#cgroupPaths(init).paths) ? State.Paused : State.Running;
     } catch (err) {
       // Exited between the two checks.
       if (err instanceof CgroupNotFoundError) return State.Stopped;
@@ -345,7 +346,7 @@ export class Container implements RuntimeBinary, AsyncDisposable {
 
   /** CPU, memory, pids, blkio and hugetlb figures, read straight from the cgroup files. */
   async stats(): Promise<Stat> {
-    return this.#fromCgroup(readStats);
+    return this.#fromCgroup((paths, files) => readStats(paths, { reader: files.read }));
   }
 
   /** Changes the running container's limits; fields left undefined keep their values. */
@@ -437,6 +438,7 @@ export class Container implements RuntimeBinary, AsyncDisposable {
     }
     for (const process of this.#processes.values()) process.close();
     this.#processes.clear();
+    this.#releaseCgroupFiles();
     rmSync(this.dir, { recursive: true, force: true });
     if (failure) throw failure;
   }
@@ -444,6 +446,7 @@ export class Container implements RuntimeBinary, AsyncDisposable {
   /** Releases the watchers of every process; the container keeps running. */
   close(): void {
     for (const process of this.#processes.values()) process.close();
+    this.#releaseCgroupFiles();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -459,21 +462,32 @@ export class Container implements RuntimeBinary, AsyncDisposable {
     return this.#config;
   }
 
-  #cgroupPaths(init: ContainerProcess): CgroupPaths {
+  /** The init's cgroups, found once, with the files kept open for repeated reads. */
+  #cgroupPaths(init: ContainerProcess): { paths: CgroupPaths; files: OpenCgroupFiles } {
     if (this.#cgroups?.pid !== init.systemPid) {
-      this.#cgroups = { pid: init.systemPid, paths: cgroupPathsForPid(init.systemPid) };
+      this.#releaseCgroupFiles();
+      const paths = cgroupPathsForPid(init.systemPid);
+      this.#cgroups = { pid: init.systemPid, paths, files: new OpenCgroupFiles() };
     }
-    return this.#cgroups.paths;
+    return this.#cgroups;
+  }
+
+  #releaseCgroupFiles(): void {
+    this.#cgroups?.files.close();
+    this.#cgroups = undefined;
   }
 
   /** Runs a cgroup reader for the running container; a cgroup gone means the container exited. */
-  #fromCgroup<T>(reader: (paths: CgroupPaths) => T): T {
+  #fromCgroup<T>(reader: (paths: CgroupPaths, files: OpenCgroupFiles) => T): T {
     const init = this.#requireRunningInit();
     try {
-      return reader(this.#cgroupPaths(init));
+      const { paths, files } = this.#cgroupPaths(init);
+      return reader(paths, files);
     } catch (err) {
-      if (err instanceof CgroupNotFoundError)
+      if (err instanceof CgroupNotFoundError) {
+        this.#releaseCgroupFiles();
         throw new ContainerExitedError(undefined, { cause: err });
+      }
       throw err;
     }
   }

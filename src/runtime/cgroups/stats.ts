@@ -23,6 +23,8 @@ export { CgroupNotFoundError } from './errors.js';
 export interface ReadStatsOptions {
   /** Huge page sizes to report ("2MB", "1GB"); default: the host's, as runc lists them. */
   hugePageSizes?: readonly string[];
+  /** How files are read; default opens each one afresh (see OpenCgroupFiles for repeated stats). */
+  reader?: CgroupFileReader;
 }
 
 let pageSizeCache: string[] | undefined;
@@ -125,9 +127,10 @@ export const readCgroupFile: CgroupFileReader = (dir, file) => {
 export function readStats(paths: CgroupPaths, options: ReadStatsOptions = {}): Stat {
   const pageSizes = options.hugePageSizes ?? hostHugePageSizes();
   const timestamp = new Date();
+  const reader = options.reader ?? readCgroupFile;
   if (paths.version === 2) {
     if (paths.unified === undefined) throw new CgroupNotFoundError('(no unified cgroup)');
-    return readStatsV2(readCgroupFile, paths.unified, pageSizes, timestamp);
+    return readStatsV2(reader, paths.unified, pageSizes, timestamp);
   }
-  return readStatsV1(readCgroupFile, paths, pageSizes, timestamp);
+  return readStatsV1(reader, paths, pageSizes, timestamp);
 }
