@@ -477,6 +477,12 @@ static void setup_descriptors(void)
 static int open_fifo(const char *name, const char **err)
 {
 	struct stat st;
+	/* The shim makes its own FIFOs: Node has no mkfifo(3), and a mkfifo(1)
+	 * process per start would cost the library more than the shim's syscall. */
+	if (mkfifo(name, 0600) < 0 && errno != EEXIST) {
+		*err = strerror(errno);
+		return -1;
+	}
 	int fd = open(name, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		*err = errstr(errno);

@@ -534,10 +534,6 @@ export class Container implements RuntimeBinary, AsyncDisposable {
     let stdio: PreparedStdio | undefined;
     try {
       stdio = await prepareStdio(dir, stdioOptions);
-      (await import('node:child_process')).execFileSync('mkfifo', [
-        join(dir, 'exit'),
-        join(dir, 'control'),
-      ]); // TEMP
       state.containerdStdin = stdio.paths.stdin;
       state.containerdStdout = stdio.paths.stdout;
       state.containerdStderr = stdio.paths.stderr;
