@@ -1,7 +1,7 @@
 /**
- * Start latency and footprint, side by side in one run on one busybox bundle:
- * berth's create → start → exit status known, against `runc run` of the same
- * bundle running `true`. Then the RSS of an idle shim and the processes a
+ * Start latency and footprint, side by side in one run on one busybox bundle
+ * running `true`: berth's create → start → exit status known (one-call
+ * `run()`, and two-phase `start()` + `process.start()`), against `runc run`. Then the RSS of an idle shim and the processes a
  * running container costs. Last line: one JSON object.
  *
  *   npm run bench:start [-- --iterations N]
@@ -22,12 +22,18 @@ const root = join(base, 'state');
 const bundle = writeBundle(join(base, 'bundle'), { args: ['true'] });
 let sequence = 0;
 
-async function berthOnce(): Promise<number> {
+/** Two-phase (`start()` then `process.start()`), or one call (`run()`). */
+async function berthOnce(twoPhase: boolean): Promise<number> {
   const id = `bench-${process.pid}-${++sequence}`;
   const started = performance.now();
   const container = await Container.create({ root, id, bundle });
-  const init = await container.start();
-  await init.start();
+  let init;
+  if (twoPhase) {
+    init = await container.start();
+    await init.start();
+  } else {
+    init = await container.run();
+  }
   const status = await init.wait();
   const elapsed = performance.now() - started;
   if (status !== 0) throw new Error(`container exited with ${status}`);
@@ -64,14 +70,17 @@ function rssKb(pid: number): number {
 
 try {
   for (let i = 0; i < 3; i++) {
-    await berthOnce();
+    await berthOnce(false);
+    await berthOnce(true);
     await runcOnce();
   }
   const berth: number[] = [];
+  const berthTwoPhase: number[] = [];
   const runc: number[] = [];
-  // Interleaved so that machine noise hits both sides alike.
+  // Interleaved so that machine noise hits every side alike.
   for (let i = 0; i < iterations; i++) {
-    berth.push(await berthOnce());
+    berth.push(await berthOnce(false));
+    berthTwoPhase.push(await berthOnce(true));
     runc.push(await runcOnce());
   }
 
@@ -91,14 +100,20 @@ try {
   await idle.delete({ force: true });
 
   const libraryMs = median(berth);
+  const twoPhaseMs = median(berthTwoPhase);
   const runcMs = median(runc);
   const ratio = libraryMs / runcMs;
   const rows: Array<[string, string]> = [
     ['iterations', String(iterations)],
-    ['berth create→start→exit status, median', `${libraryMs.toFixed(1)} ms`],
+    ['berth create→run()→exit status, median', `${libraryMs.toFixed(1)} ms`],
+    ['berth create→start()→process.start()→exit status', `${twoPhaseMs.toFixed(1)} ms`],
     ['runc run, median', `${runcMs.toFixed(1)} ms`],
-    ['ratio (target ≤ 1.3)', ratio.toFixed(2)],
-    ['berth min / max', `${Math.min(...berth).toFixed(1)} / ${Math.max(...berth).toFixed(1)} ms`],
+    ['ratio run() / runc run (target ≤ 1.3)', ratio.toFixed(2)],
+    ['ratio two-phase / runc run', (twoPhaseMs / runcMs).toFixed(2)],
+    [
+      'berth run() min / max',
+      `${Math.min(...berth).toFixed(1)} / ${Math.max(...berth).toFixed(1)} ms`,
+    ],
     ['runc run min / max', `${Math.min(...runc).toFixed(1)} / ${Math.max(...runc).toFixed(1)} ms`],
     ['idle shim RSS (target ≤ 1024 kB)', `${shimRssKb} kB`],
     ['processes per running container', `${processesPerContainer} (shim + container's own)`],
@@ -110,6 +125,8 @@ try {
       libraryMs: Number(libraryMs.toFixed(2)),
       runcMs: Number(runcMs.toFixed(2)),
       ratio: Number(ratio.toFixed(3)),
+      twoPhaseMs: Number(twoPhaseMs.toFixed(2)),
+      twoPhaseRatio: Number((twoPhaseMs / runcMs).toFixed(3)),
       shimRssKb,
       processesPerContainer,
       iterations,

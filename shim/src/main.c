@@ -39,7 +39,16 @@ static enum { PH_STARTING, PH_RUNNING, PH_DRAIN } phase;
 
 static const char *verb(void)
 {
-	return opts.mode == MODE_EXEC ? "exec" : opts.mode == MODE_RESTORE ? "restore" : "create";
+	switch (opts.mode) {
+	case MODE_EXEC:
+		return "exec";
+	case MODE_RESTORE:
+		return "restore";
+	case MODE_RUN:
+		return "run";
+	default:
+		return "create";
+	}
 }
 
 static void report(const char *format, ...) __attribute__((format(printf, 1, 2)));
@@ -382,12 +391,14 @@ static void parse_args(int argc, char **argv)
 		} else if (IS("--mode")) {
 			if (!strcmp(val, "create"))
 				opts.mode = MODE_CREATE;
+			else if (!strcmp(val, "run"))
+				opts.mode = MODE_RUN;
 			else if (!strcmp(val, "exec"))
 				opts.mode = MODE_EXEC;
 			else if (!strcmp(val, "restore"))
 				opts.mode = MODE_RESTORE;
 			else
-				usage("--mode must be create, exec or restore, not \"%s\"", val);
+				usage("--mode must be create, run, exec or restore, not \"%s\"", val);
 		} else if (IS("--stdin")) {
 			opts.stdin_path = val;
 		} else if (IS("--stdout")) {
@@ -543,7 +554,10 @@ int main(int argc, char **argv)
 	if (opts.terminal && (listen_fd = term_listen(err, sizeof err)) < 0)
 		fail("%s", err);
 
-	enum rt_action act = opts.mode == MODE_EXEC ? RT_EXEC : opts.mode == MODE_RESTORE ? RT_RESTORE : RT_CREATE;
+	enum rt_action act = opts.mode == MODE_EXEC      ? RT_EXEC
+			     : opts.mode == MODE_RESTORE ? RT_RESTORE
+			     : opts.mode == MODE_RUN	 ? RT_RUN
+							 : RT_CREATE;
 	pid_t rt = runtime_spawn(&opts, act, child, opts.terminal ? term_socket_path() : NULL);
 	int spawn_err = errno;
 	/* The runtime (and the container) hold the child ends now; ours would keep

@@ -99,6 +99,15 @@ pid_t runtime_spawn(const struct options *o, enum rt_action action, const int st
 		argv[n++] = "--pid-file";
 		argv[n++] = pid_path;
 		break;
+	case RT_RUN:
+		/* create and start in one runtime process, for callers with nothing to do in between */
+		argv[n++] = "run";
+		argv[n++] = "-d";
+		argv[n++] = "--bundle";
+		argv[n++] = o->bundle;
+		argv[n++] = "--pid-file";
+		argv[n++] = pid_path;
+		break;
 	case RT_EXEC:
 		argv[n++] = "exec";
 		argv[n++] = "-d";
@@ -127,11 +136,11 @@ pid_t runtime_spawn(const struct options *o, enum rt_action action, const int st
 		argv[n++] = "--force";
 		break;
 	}
-	if (console_socket && (action == RT_CREATE || action == RT_EXEC || action == RT_RESTORE)) {
+	if (console_socket && action != RT_DELETE && action != RT_DELETE_FORCE) {
 		argv[n++] = "--console-socket";
 		argv[n++] = console_socket;
 	}
-	if (o->no_pivot && (action == RT_CREATE || action == RT_RESTORE))
+	if (o->no_pivot && (action == RT_CREATE || action == RT_RUN || action == RT_RESTORE))
 		argv[n++] = "--no-pivot";
 	if (action == RT_RESTORE) {
 		for (int i = 0; i < o->n_restore_args; i++)

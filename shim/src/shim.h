@@ -16,7 +16,7 @@
 #define MAX_EXTRA_ARGS 32
 #define PATH_BUF 4096
 
-enum shim_mode { MODE_CREATE, MODE_EXEC, MODE_RESTORE };
+enum shim_mode { MODE_CREATE, MODE_RUN, MODE_EXEC, MODE_RESTORE };
 
 struct options {
 	enum shim_mode mode;
@@ -76,7 +76,7 @@ bool reaper_claim_early(pid_t pid, int *status);
 int exit_status_of(int wait_status);
 
 /* runtime.c */
-enum rt_action { RT_CREATE, RT_EXEC, RT_RESTORE, RT_DELETE, RT_DELETE_FORCE };
+enum rt_action { RT_CREATE, RT_RUN, RT_EXEC, RT_RESTORE, RT_DELETE, RT_DELETE_FORCE };
 pid_t runtime_spawn(const struct options *o, enum rt_action action,
 		    const int stdio[3], const char *console_socket);
 void runtime_last_error(char *out, size_t cap);

@@ -98,6 +98,8 @@ export interface StartOptions {
   signal?: AbortSignal;
 }
 
+export type RunOptions = Omit<StartOptions, 'checkpoint' | 'checkpointDir'>;
+
 export interface ExecOptions {
   stdio?: StdioOptions;
   signal?: AbortSignal;
@@ -248,6 +250,19 @@ export class Container implements RuntimeBinary, AsyncDisposable {
 
   /** Creates the init process (runtime `create`, or `restore` from a checkpoint); `start()` on it runs it. */
   async start(options: StartOptions = {}): Promise<ContainerProcess> {
+    return this.#startInit(options, false);
+  }
+
+  /**
+   * Creates and starts the init process in one runtime call (`run -d`): one
+   * runtime process fewer than `start()` then `process.start()`, for callers
+   * with nothing to do between the two.
+   */
+  async run(options: RunOptions = {}): Promise<ContainerProcess> {
+    return this.#startInit(options, true);
+  }
+
+  async #startInit(options: StartOptions, immediately: boolean): Promise<ContainerProcess> {
     if (this.#processes.has(InitProcessID)) {
       throw new ProcessExistsError(`container ${this.id} has already been started`);
     }
@@ -260,19 +275,18 @@ export class Container implements RuntimeBinary, AsyncDisposable {
       checkpointPath = join(checkpointDir, options.checkpoint);
     }
     const state = this.#processState(config.process, false, checkpointPath);
-    const process = await this.#launch(
-      InitProcessID,
-      state,
-      options.stdio ?? {},
-      options.signal,
+    const process = await this.#launch(InitProcessID, state, {
+      stdio: options.stdio ?? {},
+      signal: options.signal,
       restoreArgs,
-    );
-    const record = readJson<ContainerRecord>(join(this.dir, StateFile));
-    Object.assign(record, {
+      immediately,
+    });
+    const record: ContainerRecord = {
+      ...this.#record(),
       stdin: state.containerdStdin,
       stdout: state.containerdStdout,
       stderr: state.containerdStderr,
-    });
+    };
     writeFileAtomic(join(this.dir, StateFile), JSON.stringify(record));
     return process;
   }
@@ -297,7 +311,7 @@ export class Container implements RuntimeBinary, AsyncDisposable {
     // What the exec leaves out comes from the container's own process, as a shell in it would have.
     const { terminal: _terminal, consoleSize: _size, ...inherited } = this.#bundleConfig().process;
     const state = this.#processState({ ...inherited, terminal: false, ...spec }, true, '');
-    return this.#launch(processId, state, options.stdio ?? {}, options.signal);
+    return this.#launch(processId, state, { stdio: options.stdio ?? {}, signal: options.signal });
   }
 
   /** Every process berth knows in this container, init first. */
@@ -453,6 +467,20 @@ export class Container implements RuntimeBinary, AsyncDisposable {
     this.close();
   }
 
+  #record(): ContainerRecord {
+    return {
+      bundle: this.path,
+      labels: [...this.labels],
+      stdin: '',
+      stdout: '',
+      stderr: '',
+      runtime: this.runtime,
+      runtimeArgs: [...this.runtimeArgs],
+      shim: this.shim,
+      noPivotRoot: this.noPivotRoot,
+    };
+  }
+
   #defaultCheckpointDir(): string {
     return join(this.path, 'checkpoints');
   }
@@ -516,9 +544,12 @@ export class Container implements RuntimeBinary, AsyncDisposable {
   async #launch(
     processId: string,
     state: ProcessState,
-    stdioOptions: StdioOptions,
-    signal: AbortSignal | undefined,
-    restoreArgs: string[] = [],
+    how: {
+      stdio: StdioOptions;
+      signal?: AbortSignal | undefined;
+      restoreArgs?: string[];
+      immediately?: boolean;
+    },
   ): Promise<ContainerProcess> {
     const dir = join(this.dir, processId);
     try {
@@ -533,7 +564,7 @@ export class Container implements RuntimeBinary, AsyncDisposable {
     }
     let stdio: PreparedStdio | undefined;
     try {
-      stdio = await prepareStdio(dir, stdioOptions);
+      stdio = await prepareStdio(dir, how.stdio);
       state.containerdStdin = stdio.paths.stdin;
       state.containerdStdout = stdio.paths.stdout;
       state.containerdStderr = stdio.paths.stderr;
@@ -541,9 +572,9 @@ export class Container implements RuntimeBinary, AsyncDisposable {
       const report = await launchShim({
         shim: this.shim,
         cwd: dir,
-        args: this.#shimArgs(state, restoreArgs),
+        args: this.#shimArgs(state, how.restoreArgs ?? [], how.immediately ?? false),
         timeoutMs: this.timeout,
-        ...(signal ? { signal } : {}),
+        ...(how.signal ? { signal: how.signal } : {}),
       });
       if (!report.ok) {
         const message = lastRuntimeErrorInFile(join(dir, RuntimeLogFile)) ?? report.message;
@@ -560,6 +591,7 @@ export class Container implements RuntimeBinary, AsyncDisposable {
         state,
         pid: report.pid,
         startTime: readTrimmedIfExists(join(dir, StartTimeFile)),
+        started: shimMode(state, how.immediately ?? false) !== 'create',
         streams: stdio,
       });
       await process.watch();
@@ -588,8 +620,8 @@ export class Container implements RuntimeBinary, AsyncDisposable {
     rmSync(dir, { recursive: true, force: true });
   }
 
-  #shimArgs(state: ProcessState, restoreArgs: string[]): string[] {
-    const args = ['--mode', state.exec ? 'exec' : state.checkpoint ? 'restore' : 'create'];
+  #shimArgs(state: ProcessState, restoreArgs: string[], immediately: boolean): string[] {
+    const args = ['--mode', shimMode(state, immediately)];
     args.push(
       '--stdin',
       state.containerdStdin,
@@ -639,6 +671,16 @@ export class Container implements RuntimeBinary, AsyncDisposable {
       this.#processes.set(processId, process);
     }
   }
+}
+
+/** What the shim asks of the runtime. */
+function shimMode(
+  state: ProcessState,
+  immediately: boolean,
+): 'exec' | 'restore' | 'run' | 'create' {
+  if (state.exec) return 'exec';
+  if (state.checkpoint) return 'restore';
+  return immediately ? 'run' : 'create';
 }
 
 function checkStrings(name: string, value: unknown): string[] {

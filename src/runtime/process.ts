@@ -71,6 +71,8 @@ export interface ProcessInit {
   state: ProcessState;
   pid: number;
   startTime: string | undefined;
+  /** The runtime started it already (exec, restore, or a one-call run). */
+  started?: boolean;
   streams?: {
     stdin: Writable | null;
     stdout: Readable | null;
@@ -94,6 +96,7 @@ export class ContainerProcess implements AsyncDisposable {
   readonly #state: ProcessState;
   readonly #pid: number;
   readonly #startTime: string | undefined;
+  readonly #started: boolean;
   readonly #destroyStreams: () => void;
   #exitStatus: number | undefined;
   #channel: ExitChannel | undefined;
@@ -113,6 +116,7 @@ export class ContainerProcess implements AsyncDisposable {
     this.#state = init.state;
     this.#pid = init.pid;
     this.#startTime = init.startTime;
+    this.#started = init.started ?? (init.state.exec || init.state.checkpoint !== '');
     this.stdin = init.streams?.stdin ?? null;
     this.stdout = init.streams?.stdout ?? null;
     this.stderr = init.streams?.stderr ?? null;
@@ -186,10 +190,9 @@ export class ContainerProcess implements AsyncDisposable {
     return this.#owner.id;
   }
 
-  /** Unblocks a created init process (runtime `start`); a no-op for exec'd and restored processes. */
+  /** Unblocks a created init process (runtime `start`); a no-op for processes the runtime started already. */
   async start(options: { signal?: AbortSignal } = {}): Promise<void> {
-    // Exec'd and restored processes run as soon as the runtime returns.
-    if (!this.isInit || this.#state.checkpoint) return;
+    if (this.#started) return;
     if (this.#exitStatus !== undefined) throw new ContainerExitedError();
     await runRuntime(this.#owner, ['start', this.#owner.id], options);
   }

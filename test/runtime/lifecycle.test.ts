@@ -114,6 +114,19 @@ describe('init process', () => {
     await container.delete();
   });
 
+  test('run(): created and started in one runtime call', async () => {
+    const container = await box.create({ args: ['sh', '-c', 'echo ran; read line; exit 4'] });
+    const init = await container.run({ stdio: { stdin: 'pipe', stdout: 'pipe' } });
+    const stdout = readAll(init.stdout);
+    assert.equal(await container.status(), 'running', 'running without process.start()');
+    await init.start(); // A no-op: the runtime started it.
+    init.stdin!.end('go\n');
+    assert.equal(await init.wait(), 4);
+    assert.equal(await stdout, 'ran\n');
+    await assert.rejects(container.run(), ProcessExistsError);
+    await container.delete();
+  });
+
   test('a second start is refused', async () => {
     const container = await box.create({ args: ['true'] });
     const init = await container.start();

@@ -55,7 +55,8 @@ export class OpenCgroupFiles implements Disposable {
         if (count === 0 || count < room) break;
       }
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENODEV') throw new CgroupNotFoundError(dir, undefined, { cause: err });
+      if ((err as NodeJS.ErrnoException).code === 'ENODEV')
+        throw new CgroupNotFoundError(dir, undefined, { cause: err });
       throw err;
     }
     return this.#buffer.toString('latin1', 0, length);
