@@ -43,6 +43,7 @@ import {
   ProcessNotExitedError,
   ProcessNotFoundError,
   RuntimeError,
+  ShimError,
   isErrnoException,
 } from './errors.js';
 import { readIntIfExists, readJson, readTrimmedIfExists, writeFileAtomic } from './files.js';
@@ -577,12 +578,16 @@ export class Container implements RuntimeBinary, AsyncDisposable {
         ...(how.signal ? { signal: how.signal } : {}),
       });
       if (!report.ok) {
-        const message = lastRuntimeErrorInFile(join(dir, RuntimeLogFile)) ?? report.message;
-        throw new RuntimeError(
-          `${this.runtime} ${state.exec ? 'exec' : 'create'}: ${message}`,
-          [this.runtime],
-          null,
-        );
+        const mode = shimMode(state, how.immediately ?? false);
+        const runtimeMessage = lastRuntimeErrorInFile(join(dir, RuntimeLogFile));
+        if (runtimeMessage !== undefined) {
+          throw new RuntimeError(
+            `${this.runtime} ${mode}: ${runtimeMessage}`,
+            [this.runtime, mode],
+            null,
+          );
+        }
+        throw new ShimError(`shim could not ${mode} process ${processId}: ${report.message}`);
       }
       const process = new ContainerProcess({
         owner: this,
@@ -621,7 +626,9 @@ export class Container implements RuntimeBinary, AsyncDisposable {
   }
 
   #shimArgs(state: ProcessState, restoreArgs: string[], immediately: boolean): string[] {
-    const args = ['--mode', shimMode(state, immediately)];
+    // The shim gives up on a FIFO nobody opens before the start timeout fires, with a clearer error.
+    const stdioTimeout = Math.max(100, Math.floor(this.timeout * 0.8));
+    const args = ['--mode', shimMode(state, immediately), '--stdio-timeout', String(stdioTimeout)];
     args.push(
       '--stdin',
       state.containerdStdin,

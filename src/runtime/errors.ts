@@ -121,6 +121,11 @@ export class RuntimeError extends BerthError {
   }
 }
 
+/** The shim could not start the process for a reason of its own (stdio it cannot open, a runtime that failed silently). */
+export class ShimError extends BerthError {
+  readonly code = 'ERR_SHIM';
+}
+
 export class CheckpointExistsError extends BerthError {
   readonly code = 'ERR_CHECKPOINT_EXISTS';
 }

@@ -3,6 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import type { Readable } from 'node:stream';
 import { Container, type ContainerOpts } from '../../src/index.js';
 import { tempDir, writeBundle, type BundleOptions } from './bundle.js';
 
@@ -47,11 +49,14 @@ export function sandbox(): Sandbox {
       for (const container of created) {
         await container.delete({ force: true }).catch(() => {});
       }
-      assertNothingLeft(
-        root,
-        created.map((c) => c.id),
-      );
-      rmSync(base, { recursive: true, force: true });
+      try {
+        assertNothingLeft(
+          root,
+          created.map((c) => c.id),
+        );
+      } finally {
+        rmSync(base, { recursive: true, force: true });
+      }
     },
   };
   return box;
@@ -112,4 +117,36 @@ export function freezerState(pid: number): string | undefined {
 
 function readFileLines(path: string): string[] {
   return readFileSync(path, 'utf8').split('\n').filter(Boolean);
+}
+
+/** Reads from `stream` until `pattern` matches what has arrived. */
+export async function readUntil(
+  stream: Readable,
+  pattern: RegExp,
+  seen = { text: '' },
+): Promise<RegExpMatchArray> {
+  stream.setEncoding('utf8');
+  for (;;) {
+    const match = seen.text.match(pattern);
+    if (match) return match;
+    const chunk = await new Promise<string | null>((resolve) => {
+      const onData = (data: string) => finish(data);
+      const onEnd = () => finish(null);
+      const finish = (value: string | null) => {
+        stream.off('data', onData).off('end', onEnd);
+        stream.pause();
+        resolve(value);
+      };
+      stream.on('data', onData).on('end', onEnd);
+      stream.resume();
+    });
+    if (chunk === null)
+      throw new Error(`stream ended before ${pattern}: ${JSON.stringify(seen.text)}`);
+    seen.text += chunk;
+  }
+}
+
+/** A fault-injecting or recording OCI runtime from test/fixtures/runtimes. */
+export function fakeRuntime(name: string): string {
+  return fileURLToPath(new URL(`../../../test/fixtures/runtimes/${name}`, import.meta.url));
 }

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import {
   CheckpointExistsError,
@@ -18,12 +17,10 @@ import {
   InvalidIdError,
   RuntimeError,
 } from '../../src/index.js';
-import { readAll, sandbox, type Sandbox } from '../helpers/env.js';
+import { readAll, sandbox, type Sandbox, fakeRuntime, readUntil } from '../helpers/env.js';
 
 const execFileAsync = promisify(execFile);
-const fakeRuntime = fileURLToPath(
-  new URL('../../../test/fixtures/runtimes/checkpointing-runtime', import.meta.url),
-);
+const checkpointingRuntime = fakeRuntime('checkpointing-runtime');
 
 let box: Sandbox;
 before(() => {
@@ -46,7 +43,7 @@ describe('checkpoint contract (recording runtime)', () => {
         root: box.root,
         id,
         bundle,
-        runtime: fakeRuntime,
+        runtime: checkpointingRuntime,
       });
       const init = await container.start();
       await init.start();
@@ -121,7 +118,12 @@ describe('checkpoint contract (recording runtime)', () => {
       await container.delete();
 
       // Restore: a new container of the same id, started from the checkpoint, through the shim.
-      const restored = await Container.create({ root: box.root, id, bundle, runtime: fakeRuntime });
+      const restored = await Container.create({
+        root: box.root,
+        id,
+        bundle,
+        runtime: checkpointingRuntime,
+      });
       await assert.rejects(
         restored.start({ checkpoint: 'missing', checkpointDir: checkpoints }),
         CheckpointNotFoundError,
@@ -136,13 +138,8 @@ describe('checkpoint contract (recording runtime)', () => {
         calls().find((line) => line.includes(' restore ')),
         `--log ${dir}/log.json --log-format json restore -d --image-path ${checkpoints}/final --work-path ${dir}/criu.work --bundle ${bundle} --pid-file ${dir}/pid --shell-job ${id}`,
       );
-      const stdout = back.stdout!;
       await back.start(); // A no-op: a restored process is already running.
-      let seen = '';
-      for await (const chunk of stdout) {
-        seen += chunk;
-        if (seen.includes('running')) break;
-      }
+      await readUntil(back.stdout!, /running/);
       assert.equal(restored.state(), 'running');
       await restored.delete({ force: true });
     } finally {

@@ -2,7 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ContainerExitedError,
@@ -13,7 +13,7 @@ import {
   ProcessNotExitedError,
   State,
 } from '../../src/index.js';
-import { freezerState, readAll, sandbox, type Sandbox } from '../helpers/env.js';
+import { freezerState, readAll, sandbox, type Sandbox, readUntil } from '../helpers/env.js';
 
 let box: Sandbox;
 before(() => {
@@ -221,13 +221,7 @@ describe('a running container', () => {
       },
       { stdio: { stdout: 'pipe' } },
     );
-    const stdout = trap.stdout!;
-    stdout.setEncoding('utf8');
-    let seen = '';
-    for await (const chunk of stdout) {
-      seen += chunk;
-      if (seen.includes('ready')) break;
-    }
+    await readUntil(trap.stdout!, /ready/);
     await trap.signal('SIGUSR1');
     assert.equal(await trap.wait(), 42);
     await container.delete({ force: true });
@@ -277,6 +271,32 @@ describe('a running container', () => {
     assert.ok(pids.includes(init.systemPid));
     await container.delete({ force: true });
     await assert.rejects(container.pids(), ContainerExitedError);
+  });
+
+  test('no descriptor leaks: a full lifecycle leaves this process with the descriptors it had', async () => {
+    const openFds = () => readdirSync('/proc/self/fd').length;
+    const cycle = async () => {
+      const container = await box.create({ args: ['sh', '-c', 'cat; sleep 100'] });
+      const init = await container.start({
+        stdio: { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe' },
+      });
+      await init.start();
+      init.stdin!.end('x');
+      await readUntil(init.stdout!, /x/);
+      const exec = await container.exec('e', { args: ['true'] }, { stdio: { stdout: 'pipe' } });
+      await exec.wait();
+      await container.stats();
+      await container.pids();
+      const oom = await container.oom();
+      oom.close();
+      await container.delete({ force: true });
+    };
+    await cycle(); // Warm up: lazily opened things (the rootfs check, libuv's own) count once.
+    const before = openFds();
+    for (let i = 0; i < 3; i++) await cycle();
+    // Stream sockets are closed on the next turns of the event loop.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(openFds(), before);
   });
 
   test('delete leaves no folder, runtime state or process behind', async () => {

@@ -4,14 +4,11 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ContainerExitedError, InvalidArgumentError, RuntimeError } from '../../src/index.js';
 import { cgroupPathsForPid } from '../../src/runtime/cgroups/paths.js';
-import { sandbox, type Sandbox } from '../helpers/env.js';
+import { sandbox, type Sandbox, fakeRuntime } from '../helpers/env.js';
 
-const fakeRuntime = (name: string) =>
-  fileURLToPath(new URL(`../../../test/fixtures/runtimes/${name}`, import.meta.url));
 const MiB = 1024 * 1024;
 
 let box: Sandbox;

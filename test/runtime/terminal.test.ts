@@ -1,8 +1,7 @@
 /** Terminals: a pty through the runtime's console socket, resized through the shim. */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Readable } from 'node:stream';
-import { sandbox, type Sandbox } from '../helpers/env.js';
+import { readUntil, sandbox, type Sandbox } from '../helpers/env.js';
 
 let box: Sandbox;
 before(() => {
@@ -11,33 +10,6 @@ before(() => {
 after(async () => {
   await box.cleanup();
 });
-
-/** Reads from `stream` until `pattern` matches what has arrived. */
-async function readUntil(
-  stream: Readable,
-  pattern: RegExp,
-  seen = { text: '' },
-): Promise<RegExpMatchArray> {
-  stream.setEncoding('utf8');
-  for (;;) {
-    const match = seen.text.match(pattern);
-    if (match) return match;
-    const chunk = await new Promise<string | null>((resolve) => {
-      const onData = (data: string) => finish(data);
-      const onEnd = () => finish(null);
-      const finish = (value: string | null) => {
-        stream.off('data', onData).off('end', onEnd);
-        stream.pause();
-        resolve(value);
-      };
-      stream.on('data', onData).on('end', onEnd);
-      stream.resume();
-    });
-    if (chunk === null)
-      throw new Error(`stream ended before ${pattern}: ${JSON.stringify(seen.text)}`);
-    seen.text += chunk;
-  }
-}
 
 test('a terminal exec process sees a tty, and resize changes what stty size prints', async () => {
   const container = await box.create({ args: ['sleep', '100'] });

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
 import {
   AbortError,
   BinaryNotFoundError,
@@ -16,12 +16,10 @@ import {
   InvalidBundleConfigError,
   InvalidIdError,
   RuntimeError,
+  ShimError,
   ShimExitedError,
 } from '../../src/index.js';
-import { assertNothingLeft, sandbox, uniqueId, type Sandbox } from '../helpers/env.js';
-
-const fakeRuntime = (name: string) =>
-  fileURLToPath(new URL(`../../../test/fixtures/runtimes/${name}`, import.meta.url));
+import { assertNothingLeft, sandbox, uniqueId, type Sandbox, fakeRuntime } from '../helpers/env.js';
 
 let box: Sandbox;
 before(() => {
@@ -214,6 +212,20 @@ describe('failures at start leave nothing behind', () => {
     const aborted = new AbortController();
     aborted.abort();
     await assert.rejects(container.start({ signal: aborted.signal }), AbortError);
+    assert.deepEqual(readdirSync(container.dir), ['state.json']);
+    await container.delete();
+    assertNothingLeft(box.root, [container.id]);
+  });
+
+  test('a stdout FIFO that nobody opens: a clear error before the start timeout', async () => {
+    const fifo = join(box.base, 'nobody-reads');
+    execFileSync('mkfifo', [fifo]);
+    const container = await box.create({}, { timeout: 1000 });
+    await assert.rejects(
+      container.start({ stdio: { stdout: fifo } }),
+      (err: unknown) =>
+        err instanceof ShimError && /stdout FIFO .*no reader after 800 ms/.test(err.message),
+    );
     assert.deepEqual(readdirSync(container.dir), ['state.json']);
     await container.delete();
     assertNothingLeft(box.root, [container.id]);
