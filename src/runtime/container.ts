@@ -39,6 +39,7 @@ import {
   ContainerRunningError,
   InvalidArgumentError,
   InvalidBundleConfigError,
+  InvalidIdError,
   ProcessExistsError,
   ProcessNotExitedError,
   ProcessNotFoundError,
@@ -132,6 +133,7 @@ export class Container implements RuntimeBinary, AsyncDisposable {
   readonly timeout: number;
   readonly #processes = new Map<string, ContainerProcess>();
   #config: BundleConfig | undefined;
+  readonly #stateRecord: ContainerRecord;
   /** Found once per init process: the cgroup of a container does not move. */
   #cgroups: { pid: number; paths: CgroupPaths; files: OpenCgroupFiles } | undefined;
 
@@ -152,6 +154,7 @@ export class Container implements RuntimeBinary, AsyncDisposable {
     this.noPivotRoot = record.noPivotRoot;
     this.timeout = timeout;
     this.#config = config;
+    this.#stateRecord = { ...record };
   }
 
   /** The container's state folder. */
@@ -238,11 +241,7 @@ export class Container implements RuntimeBinary, AsyncDisposable {
         containers.push(await Container.load(root, validateId('container id', id), options));
       } catch (err) {
         // A folder that is not a container (no state.json, foreign name) is not ours to load.
-        if (
-          err instanceof ContainerNotFoundError ||
-          (err as { code?: string }).code === 'ERR_INVALID_ID'
-        )
-          continue;
+        if (err instanceof ContainerNotFoundError || err instanceof InvalidIdError) continue;
         throw err;
       }
     }
@@ -283,7 +282,7 @@ export class Container implements RuntimeBinary, AsyncDisposable {
       immediately,
     });
     const record: ContainerRecord = {
-      ...this.#record(),
+      ...this.#stateRecord,
       stdin: state.containerdStdin,
       stdout: state.containerdStdout,
       stderr: state.containerdStderr,
@@ -466,20 +465,6 @@ export class Container implements RuntimeBinary, AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
-  }
-
-  #record(): ContainerRecord {
-    return {
-      bundle: this.path,
-      labels: [...this.labels],
-      stdin: '',
-      stdout: '',
-      stderr: '',
-      runtime: this.runtime,
-      runtimeArgs: [...this.runtimeArgs],
-      shim: this.shim,
-      noPivotRoot: this.noPivotRoot,
-    };
   }
 
   #defaultCheckpointDir(): string {
