@@ -57,7 +57,13 @@ import {
   type RuntimeBinary,
 } from './runtime-cli.js';
 import { launchShim } from './shim-launcher.js';
-import { prepareStdio, validateStdio, type PreparedStdio, type StdioOptions } from './stdio.js';
+import {
+  newStdio,
+  prepareStdio,
+  validateStdio,
+  type PreparedStdio,
+  type StdioOptions,
+} from './stdio.js';
 import { validateId } from './validate.js';
 
 /** The seed's ContainerOpts; `timeout` is the start timeout in milliseconds. */
@@ -191,9 +197,7 @@ export class Container implements RuntimeBinary, AsyncDisposable {
     const record: ContainerRecord = {
       bundle,
       labels,
-      stdin: '',
-      stdout: '',
-      stderr: '',
+      ...newStdio(),
       runtime,
       runtimeArgs,
       shim,
@@ -281,13 +285,12 @@ export class Container implements RuntimeBinary, AsyncDisposable {
       restoreArgs,
       immediately,
     });
-    const record: ContainerRecord = {
-      ...this.#stateRecord,
-      stdin: state.containerdStdin,
-      stdout: state.containerdStdout,
-      stderr: state.containerdStderr,
-    };
-    writeFileAtomic(join(this.dir, StateFile), JSON.stringify(record));
+    const { containerdStdin: stdin, containerdStdout: stdout, containerdStderr: stderr } = state;
+    const record = this.#stateRecord;
+    if (record.stdin !== stdin || record.stdout !== stdout || record.stderr !== stderr) {
+      Object.assign(record, { stdin, stdout, stderr });
+      writeFileAtomic(join(this.dir, StateFile), JSON.stringify(record));
+    }
     return process;
   }
 
