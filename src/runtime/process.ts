@@ -26,8 +26,9 @@ import {
 import { ExitChannel } from './exit-channel.js';
 import { readIntIfExists, writeFileAtomic } from './files.js';
 import { isProcessLive, isSameProcess } from './procfs.js';
-import { runRuntime, type RuntimeBinary } from './runtime-cli.js';
+import { runRuntime } from './runtime-cli.js';
 import type { Stdio } from './stdio.js';
+import type { Container } from './container.js';
 
 /** An OCI runtime-spec `process` object (config.json's, or an exec's). */
 export interface ProcessSpec {
@@ -59,13 +60,8 @@ export interface ProcessState extends ProcessSpec {
   rootGID: number;
 }
 
-/** What a process needs from its container. */
-export interface ProcessOwner extends RuntimeBinary {
-  readonly id: string;
-}
-
 export interface ProcessInit {
-  owner: ProcessOwner;
+  owner: Container;
   id: string;
   dir: string;
   state: ProcessState;
@@ -92,7 +88,7 @@ export class ContainerProcess implements AsyncDisposable {
   readonly stdout: Readable | null;
   readonly stderr: Readable | null;
 
-  readonly #owner: ProcessOwner;
+  readonly #owner: Container;
   readonly #state: ProcessState;
   readonly #pid: number;
   readonly #startTime: string | undefined;
@@ -188,6 +184,11 @@ export class ContainerProcess implements AsyncDisposable {
 
   get containerId(): string {
     return this.#owner.id;
+  }
+
+  /** The container this process belongs to (the seed's Container()). */
+  get container(): Container {
+    return this.#owner;
   }
 
   /** Unblocks a created init process (runtime `start`); a no-op for processes the runtime started already. */
