@@ -289,4 +289,33 @@ describe('choice of runtime', () => {
       delete process.env.BERTH_RECORD_FILE;
     }
   });
+
+  test("crun: runs the container where crun works, else fails with crun's own words", async (t) => {
+    try {
+      execFileSync('crun', ['--version'], { stdio: 'ignore' });
+    } catch {
+      t.skip('crun is not installed');
+      return;
+    }
+    // crun refuses a hybrid layout: cgroup v1 controllers beside a v2 mount that holds some.
+    let hybrid = false;
+    try {
+      hybrid = readFileSync('/sys/fs/cgroup/unified/cgroup.controllers', 'utf8').trim() !== '';
+    } catch {
+      // No v2 mount beside v1: nothing for crun to refuse.
+    }
+    const crunWorks = !hybrid;
+    const container = await box.create({ args: ['sh', '-c', 'exit 6'] }, { runtime: 'crun' });
+    if (crunWorks) {
+      const init = await container.run();
+      assert.equal(await init.wait(), 6);
+    } else {
+      await assert.rejects(
+        container.start(),
+        (err: unknown) => err instanceof RuntimeError && /crun create: .*hybrid/.test(err.message),
+      );
+    }
+    await container.delete();
+    assertNothingLeft(box.root, [container.id]);
+  });
 });
