@@ -137,3 +137,14 @@ export function hugePageSizeName(dirName: string): string | undefined {
   // Go formats with %g; String() agrees for every size a kernel offers.
   return `${String(size)}${units[i] as string}`;
 }
+
+/**
+ * Fills memory.raw from memory.stat (same format on v1 and v2) and returns
+ * false when the file is missing, in which case runc reports no memory figures.
+ */
+export function readMemoryStat(read: CgroupFileReader, dir: string, stat: Stat): boolean {
+  const text = read(dir, 'memory.stat');
+  if (text === undefined) return false;
+  for (const [key, value] of parseFlatKeyed(text, 'memory.stat')) stat.memory.raw[key] = value;
+  return true;
+}

@@ -13,6 +13,7 @@ import {
   scanLines,
   emptyStat,
   type CgroupFileReader,
+  readMemoryStat,
 } from './parse.js';
 import type { CgroupPaths } from './paths.js';
 import { applyHugetlbV2 } from './stats-v2.js';
@@ -179,9 +180,7 @@ function memoryData(read: CgroupFileReader, dir: string, name: string): MemoryEn
 
 export function applyMemoryV1(read: CgroupFileReader, dir: string, stat: Stat): void {
   const mem = stat.memory;
-  const statText = read(dir, 'memory.stat');
-  if (statText === undefined) return;
-  for (const [k, v] of parseFlatKeyed(statText, 'memory.stat')) mem.raw[k] = v;
+  if (!readMemoryStat(read, dir, stat)) return;
   mem.cache = mem.raw['cache'] ?? 0n;
   mem.usage = memoryData(read, dir, '');
   mem.swap = memoryData(read, dir, 'memsw');

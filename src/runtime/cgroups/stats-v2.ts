@@ -15,6 +15,7 @@ import {
   scanLines,
   valueByKey,
   type CgroupFileReader,
+  readMemoryStat,
 } from './parse.js';
 
 /** cpu.stat: microseconds in v2, nanoseconds in the Stat (and in runc's v1-shaped output). */
@@ -129,9 +130,7 @@ export function applyPidsV2(read: CgroupFileReader, dir: string, stat: Stat): vo
  */
 export function applyMemoryV2(read: CgroupFileReader, dir: string, stat: Stat): void {
   const mem = stat.memory;
-  const statText = read(dir, 'memory.stat');
-  if (statText === undefined) return;
-  for (const [k, v] of parseFlatKeyed(statText, 'memory.stat')) mem.raw[k] = v;
+  if (!readMemoryStat(read, dir, stat)) return;
   mem.cache = mem.raw['file'] ?? 0n;
 
   const usage = memoryDataV2(read, dir, 'memory');
