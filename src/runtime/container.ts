@@ -279,7 +279,7 @@ export class Container implements RuntimeBinary, AsyncDisposable {
       checkpointPath = join(checkpointDir, options.checkpoint);
     }
     const state = this.#processState(config.process, false, checkpointPath);
-    const process = await this.#launch(InitProcessID, state, {
+    const init = await this.#launch(InitProcessID, state, {
       stdio: options.stdio ?? {},
       signal: options.signal,
       restoreArgs,
@@ -291,7 +291,7 @@ export class Container implements RuntimeBinary, AsyncDisposable {
       Object.assign(record, { stdin, stdout, stderr });
       writeFileAtomic(join(this.dir, StateFile), JSON.stringify(record));
     }
-    return process;
+    return init;
   }
 
   /** Starts another process in the running container (runtime `exec -d`). */
@@ -415,12 +415,12 @@ export class Container implements RuntimeBinary, AsyncDisposable {
 
   /** Forgets an exited process and removes its folder. */
   async removeProcess(processId: string): Promise<void> {
-    const process = this.#processes.get(processId);
-    if (!process) throw new ProcessNotFoundError(`no process ${processId} in container ${this.id}`);
-    if (process.state() !== State.Stopped) throw new ProcessNotExitedError();
-    process.close();
+    const found = this.#processes.get(processId);
+    if (!found) throw new ProcessNotFoundError(`no process ${processId} in container ${this.id}`);
+    if (found.state() !== State.Stopped) throw new ProcessNotExitedError();
+    found.close();
     this.#processes.delete(processId);
-    rmSync(process.dir, { recursive: true, force: true });
+    rmSync(found.dir, { recursive: true, force: true });
   }
 
   /**
@@ -453,7 +453,7 @@ export class Container implements RuntimeBinary, AsyncDisposable {
         failure = err as Error;
       }
     }
-    for (const process of this.#processes.values()) process.close();
+    for (const each of this.#processes.values()) each.close();
     this.#processes.clear();
     this.#releaseCgroupFiles();
     rmSync(this.dir, { recursive: true, force: true });
@@ -462,7 +462,7 @@ export class Container implements RuntimeBinary, AsyncDisposable {
 
   /** Releases the watchers of every process; the container keeps running. */
   close(): void {
-    for (const process of this.#processes.values()) process.close();
+    for (const each of this.#processes.values()) each.close();
     this.#releaseCgroupFiles();
   }
 
@@ -577,7 +577,7 @@ export class Container implements RuntimeBinary, AsyncDisposable {
         }
         throw new ShimError(`shim could not ${mode} process ${processId}: ${report.message}`);
       }
-      const process = new ContainerProcess({
+      const launched = new ContainerProcess({
         owner: this,
         id: processId,
         dir,
@@ -587,9 +587,9 @@ export class Container implements RuntimeBinary, AsyncDisposable {
         started: shimMode(state, how.immediately ?? false) !== 'create',
         streams: stdio,
       });
-      await process.watch();
-      this.#processes.set(processId, process);
-      return process;
+      await launched.watch();
+      this.#processes.set(processId, launched);
+      return launched;
     } catch (err) {
       stdio?.destroy();
       await this.#undoLaunch(dir, processId);
@@ -654,7 +654,7 @@ export class Container implements RuntimeBinary, AsyncDisposable {
           cause: err,
         });
       }
-      const process = new ContainerProcess({
+      const loaded = new ContainerProcess({
         owner: this,
         id: processId,
         dir,
@@ -662,8 +662,8 @@ export class Container implements RuntimeBinary, AsyncDisposable {
         pid: readIntIfExists(join(dir, PidFile)) ?? 0,
         startTime: readTrimmedIfExists(join(dir, StartTimeFile)),
       });
-      await process.watch();
-      this.#processes.set(processId, process);
+      await loaded.watch();
+      this.#processes.set(processId, loaded);
     }
   }
 }
