@@ -3,7 +3,7 @@
  * written, listing, deletion, restore through the shim) is tested with a
  * recording double; the real thing runs where CRIU can dump.
  */
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -22,13 +22,8 @@ import { readAll, sandbox, type Sandbox, fakeRuntime, readUntil } from '../helpe
 const execFileAsync = promisify(execFile);
 const checkpointingRuntime = fakeRuntime('checkpointing-runtime');
 
-let box: Sandbox;
-before(() => {
-  box = sandbox();
-});
-after(async () => {
-  await box.cleanup();
-});
+const box: Sandbox = sandbox();
+after(() => box.cleanup());
 
 describe('checkpoint contract (recording runtime)', () => {
   test('flags, records, listing, deletion, refusals, and restore through the shim', async () => {

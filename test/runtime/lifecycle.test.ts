@@ -1,5 +1,5 @@
 /** Real containers on real runc: exit statuses, stdio, exec, signals, pause, pids, delete. */
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,13 +15,8 @@ import {
 } from '../../src/index.js';
 import { freezerState, readAll, sandbox, type Sandbox, readUntil } from '../helpers/env.js';
 
-let box: Sandbox;
-before(() => {
-  box = sandbox();
-});
-after(async () => {
-  await box.cleanup();
-});
+const box: Sandbox = sandbox();
+after(() => box.cleanup());
 
 async function runToExit(
   args: string[],

@@ -1,5 +1,5 @@
 /** Load after the supervising process is gone: running, exited meanwhile, dead shims, PID reuse. */
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -24,10 +24,7 @@ interface Seen {
   processes: Array<{ id: string; state: string; pid: number; exitStatus: number | null }>;
 }
 
-let box: Sandbox;
-before(() => {
-  box = sandbox();
-});
+const box: Sandbox = sandbox();
 after(async () => {
   // Our own handles were closed to play a supervisor that went away: load afresh to clean up.
   for (const container of await Container.loadAll(box.root))

@@ -1,5 +1,5 @@
 /** Stats, OOM notifications and resource updates on real containers. */
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, existsSync } from 'node:fs';
@@ -11,13 +11,8 @@ import { sandbox, type Sandbox, fakeRuntime } from '../helpers/env.js';
 
 const MiB = 1024 * 1024;
 
-let box: Sandbox;
-before(() => {
-  box = sandbox();
-});
-after(async () => {
-  await box.cleanup();
-});
+const box: Sandbox = sandbox();
+after(() => box.cleanup());
 
 function cgroupFile(pid: number, controller: string, file: string): string {
   const dir = cgroupPathsForPid(pid).v1.get(controller);

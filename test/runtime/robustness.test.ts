@@ -1,5 +1,5 @@
 /** Concurrency, readers that come and go, and handles that outlive their containers. */
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { constants, openSync } from 'node:fs';
@@ -9,13 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Container, State } from '../../src/index.js';
 import { readAll, readUntil, sandbox, uniqueId, type Sandbox } from '../helpers/env.js';
 
-let box: Sandbox;
-before(() => {
-  box = sandbox();
-});
-after(async () => {
-  await box.cleanup();
-});
+const box: Sandbox = sandbox();
+after(() => box.cleanup());
 
 test('eight containers started at once each get their own output and status', async () => {
   const bundles = Array.from({ length: 8 }, (_, i) =>

@@ -1,15 +1,10 @@
 /** Terminals: a pty through the runtime's console socket, resized through the shim. */
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readUntil, sandbox, type Sandbox } from '../helpers/env.js';
 
-let box: Sandbox;
-before(() => {
-  box = sandbox();
-});
-after(async () => {
-  await box.cleanup();
-});
+const box: Sandbox = sandbox();
+after(() => box.cleanup());
 
 test('a terminal exec process sees a tty, and resize changes what stty size prints', async () => {
   const container = await box.create({ args: ['sleep', '100'] });

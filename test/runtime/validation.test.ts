@@ -1,5 +1,5 @@
 /** Bad input and failing runtimes: typed errors, and nothing left behind. */
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,13 +21,8 @@ import {
 } from '../../src/index.js';
 import { assertNothingLeft, sandbox, uniqueId, type Sandbox, fakeRuntime } from '../helpers/env.js';
 
-let box: Sandbox;
-before(() => {
-  box = sandbox();
-});
-after(async () => {
-  await box.cleanup();
-});
+const box: Sandbox = sandbox();
+after(() => box.cleanup());
 
 function rootEntries(): string[] {
   try {
