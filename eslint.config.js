@@ -2,14 +2,64 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'shim/'] },
+  { ignores: ['dist/', 'node_modules/', 'shim/', 'eslint.config.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
+    // Type-aware rules: the daemon is all async, and a promise nobody awaits loses its error.
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
     rules: {
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          // node:test collects these itself.
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] },
+          ],
+        },
+      ],
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
       '@typescript-eslint/no-unused-vars': [
         'error',
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
+    },
+  },
+  {
+    // The runtime library stands alone: the layers above it build on it, never the reverse.
+    files: ['src/runtime/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/supervisor/**', '**/api/**', '**/cli/**', '**/daemon/**', '**/index.js'],
+              message: 'src/runtime must not import the layers above it (or the package entry).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Above the runtime, its internals are reached through its one entry point.
+    files: ['src/**/*.ts'],
+    ignores: ['src/runtime/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/runtime/**', '!**/runtime/index.js'],
+              message: 'import the runtime library from src/runtime/index.js only.',
+            },
+          ],
+        },
       ],
     },
   },

@@ -11,8 +11,8 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Container } from '../src/index.js';
-import { tempDir, writeBundle } from '../test/helpers/bundle.js';
-import { processesUnder } from '../test/helpers/env.js';
+import { tempDir, writeBundle } from '../support/busybox.js';
+import { processesUnder } from '../support/processes.js';
 
 const { values } = parseArgs({ options: { iterations: { type: 'string', default: '40' } } });
 const iterations = Number(values.iterations);

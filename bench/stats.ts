@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { Container } from '../src/index.js';
-import { tempDir, writeBundle } from '../test/helpers/bundle.js';
+import { tempDir, writeBundle } from '../support/busybox.js';
 
 const execFileAsync = promisify(execFile);
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '7' } } });

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Container } from '../src/index.js';
-import { writeBundle } from '../test/helpers/bundle.js';
+import { writeBundle } from '../support/busybox.js';
 
 const base = mkdtempSync(join(tmpdir(), 'berth-demo-'));
 const bundle = writeBundle(join(base, 'bundle'), {

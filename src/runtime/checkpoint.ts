@@ -4,14 +4,15 @@
  */
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { CheckpointConfigFile } from './constants.js';
+import { checkpointCommand } from './oci/commands.js';
+import { CheckpointConfigFile } from './state/layout.js';
 import {
   CheckpointExistsError,
   CheckpointNotFoundError,
   InvalidArgumentError,
   isErrnoException,
 } from './errors.js';
-import { readJson, writeFileAtomic } from './files.js';
+import { readJson, writeFileAtomic } from './state/files.js';
 import { validateId } from './validate.js';
 
 /** The seed's Checkpoint. */
@@ -105,9 +106,12 @@ export function prepareCheckpoint(
     ...(checkpoint.emptyNS?.length ? { emptyNS: [...checkpoint.emptyNS] } : {}),
   };
   writeFileAtomic(join(path, CheckpointConfigFile), JSON.stringify(record));
-  const args = ['checkpoint', '--image-path', path, '--work-path', join(path, 'criu.work')];
-  if (!record.exit) args.push('--leave-running');
-  args.push(...flags, containerId);
+  const args = checkpointCommand(containerId, {
+    imagePath: path,
+    workPath: join(path, 'criu.work'),
+    leaveRunning: !record.exit,
+    criuFlags: flags,
+  });
   return { path, args, discard: () => rmSync(path, { recursive: true, force: true }) };
 }
 

@@ -2,16 +2,14 @@
  * A container: its record on disk, its processes, and the runtime calls that
  * act on it as a whole. The seed's Container interface and its New / Load.
  */
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readBundleConfig, checkProcessSpec, type BundleConfig } from './bundle.js';
-import { readFrozen, readPids } from './container-cgroup.js';
-import { cgroupPathsForPid, type CgroupPaths } from './cgroups/paths.js';
-import { CgroupNotFoundError, readStats } from './cgroups/stats.js';
-import { OpenCgroupFiles } from './cgroups/open-files.js';
-import type { Stat } from './stats-types.js';
+import { ContainerCgroup, memoryCgroup } from './cgroups/container-cgroup.js';
+import { CgroupNotFoundError } from './cgroups/errors.js';
+import { removeEmptyCgroups, runtimeCgroupDirs } from './cgroups/runtime-cgroups.js';
+import type { CgroupPaths } from './cgroups/paths.js';
+import type { Stat } from './cgroups/types.js';
 import {
   deleteCheckpoint,
   listCheckpoints,
@@ -20,112 +18,65 @@ import {
   restoreFlags,
   type Checkpoint,
 } from './checkpoint.js';
-import { OomWatcher } from './oom.js';
-import { updateRequest, type Resource } from './resources.js';
+import { InitProcessID, State, type RuntimeStatus } from './constants.js';
 import {
-  InitProcessID,
-  PidFile,
-  ProcessFile,
-  RuntimeLogFile,
-  StartTimeFile,
-  State,
-  StateFile,
-  type RuntimeStatus,
-} from './constants.js';
-import {
+  BerthError,
   ContainerExistsError,
   ContainerExitedError,
-  ContainerNotFoundError,
+  ContainerNotStartedError,
   ContainerRunningError,
   InvalidArgumentError,
-  InvalidBundleConfigError,
-  InvalidIdError,
   ProcessExistsError,
   ProcessNotExitedError,
   ProcessNotFoundError,
   RuntimeError,
-  ShimError,
   isErrnoException,
 } from './errors.js';
-import { readIntIfExists, readJson, readTrimmedIfExists, writeFileAtomic } from './files.js';
-import { ContainerProcess, type ProcessSpec, type ProcessState } from './process.js';
-import { isProcessLive } from './procfs.js';
+import { launchProcess } from './launch.js';
+import { loadEach, loadProcesses } from './load.js';
+import { checkProcessSpec, readBundleConfig } from './oci/bundle.js';
+import { CHECKPOINT_TIMEOUT_MS, resolveExecutable, runRuntime } from './oci/cli.js';
 import {
-  lastRuntimeErrorInFile,
-  resolveExecutable,
-  runRuntime,
-  type RuntimeBinary,
-} from './runtime-cli.js';
-import { launchShim } from './shim-launcher.js';
+  deleteCommand,
+  hasRootArg,
+  hasSystemdCgroupArg,
+  isNotExistMessage,
+  pauseCommand,
+  resumeCommand,
+  stateCommand,
+  updateCommand,
+} from './oci/commands.js';
+import type { BundleConfig, ProcessSpec } from './oci/spec.js';
+import { OomWatcher } from './oom.js';
+import { ContainerProcess } from './process.js';
+import { updateRequest, type Resource } from './resources.js';
+import { defaultShimPath } from './shim/binary.js';
+import { containerDir, runtimeStateDir } from './state/layout.js';
 import {
-  newStdio,
-  prepareStdio,
-  validateStdio,
-  type PreparedStdio,
-  type StdioOptions,
-} from './stdio.js';
+  newProcessState,
+  readContainerRecord,
+  writeContainerRecord,
+  type ContainerRecord,
+} from './state/records.js';
+import { newStdio, validateStdio } from './stdio.js';
 import { validateId } from './validate.js';
+import {
+  DEFAULT_RUNTIME,
+  checkStrings,
+  checkTimeout,
+  type CallOptions,
+  type ContainerOpts,
+  type ExecOptions,
+  type LoadAllResult,
+  type LoadOptions,
+  type RunOptions,
+  type StartOptions,
+} from './options.js';
 
-/** The seed's ContainerOpts; `timeout` is the start timeout in milliseconds. */
-export interface ContainerOpts {
-  root: string;
-  id: string;
-  bundle: string;
-  runtime?: string;
-  runtimeArgs?: string[];
-  shim?: string;
-  labels?: string[];
-  noPivotRoot?: boolean;
-  timeout?: number;
-}
+/** How long `delete()` waits for a killed init, then for the shims to finish. */
+const STOP_WAIT_MS = 10_000;
 
-/** state.json, as containerd v0.2.8 writes it. */
-export interface ContainerRecord {
-  bundle: string;
-  labels: string[];
-  stdin: string;
-  stdout: string;
-  stderr: string;
-  runtime: string;
-  runtimeArgs: string[];
-  shim: string;
-  noPivotRoot: boolean;
-}
-
-export interface LoadOptions {
-  /** Overrides the shim recorded in state.json (the seed's shimName). */
-  shim?: string;
-  timeout?: number;
-}
-
-export interface StartOptions {
-  stdio?: StdioOptions;
-  /** Restore from this checkpoint (a name under `checkpointDir`) instead of creating afresh. */
-  checkpoint?: string;
-  checkpointDir?: string;
-  signal?: AbortSignal;
-}
-
-export type RunOptions = Omit<StartOptions, 'checkpoint' | 'checkpointDir'>;
-
-export interface ExecOptions {
-  stdio?: StdioOptions;
-  signal?: AbortSignal;
-}
-
-export const DEFAULT_RUNTIME = 'runc';
-export const DEFAULT_START_TIMEOUT_MS = 15_000;
-const SHIM_EXIT_WAIT_MS = 10_000;
-
-/** The shim built by this package (`npm run build`), unless BERTH_SHIM names another. */
-export function defaultShimPath(): string {
-  return (
-    process.env.BERTH_SHIM ??
-    fileURLToPath(new URL('../../../shim/build/berth-shim', import.meta.url))
-  );
-}
-
-export class Container implements RuntimeBinary, AsyncDisposable {
+export class Container implements AsyncDisposable {
   readonly root: string;
   readonly id: string;
   /** The bundle's absolute path (the seed's Path()). */
@@ -137,11 +88,10 @@ export class Container implements RuntimeBinary, AsyncDisposable {
   readonly noPivotRoot: boolean;
   /** Start timeout, milliseconds. */
   readonly timeout: number;
-  readonly #processes = new Map<string, ContainerProcess>();
+  readonly #processes = new Map<string, ContainerProcess<Container>>();
   #config: BundleConfig | undefined;
-  readonly #stateRecord: ContainerRecord;
-  /** Found once per init process: the cgroup of a container does not move. */
-  #cgroups: { pid: number; paths: CgroupPaths; files: OpenCgroupFiles } | undefined;
+  readonly #record: ContainerRecord;
+  readonly #cgroup = new ContainerCgroup();
 
   private constructor(
     root: string,
@@ -160,12 +110,12 @@ export class Container implements RuntimeBinary, AsyncDisposable {
     this.noPivotRoot = record.noPivotRoot;
     this.timeout = timeout;
     this.#config = config;
-    this.#stateRecord = { ...record };
+    this.#record = { ...record };
   }
 
   /** The container's state folder. */
   get dir(): string {
-    return join(this.root, this.id);
+    return containerDir(this.root, this.id);
   }
 
   /** The seed's New: checks everything, then records the container. Nothing runs yet. */
@@ -176,7 +126,7 @@ export class Container implements RuntimeBinary, AsyncDisposable {
     if (typeof opts.bundle !== 'string' || opts.bundle === '')
       throw new InvalidArgumentError('bundle is required');
     const labels = checkStrings('labels', opts.labels ?? []);
-    const runtimeArgs = checkStrings('runtimeArgs', opts.runtimeArgs ?? []);
+    const givenArgs = checkStrings('runtimeArgs', opts.runtimeArgs ?? []);
     const timeout = checkTimeout(opts.timeout);
     const root = resolve(opts.root);
     const bundle = resolve(opts.bundle);
@@ -184,9 +134,12 @@ export class Container implements RuntimeBinary, AsyncDisposable {
     const runtime = opts.runtime || DEFAULT_RUNTIME;
     resolveExecutable(runtime, 'OCI runtime');
     const shim = resolveExecutable(opts.shim || defaultShimPath(), 'shim');
+    const runtimeArgs = hasRootArg(givenArgs)
+      ? givenArgs
+      : ['--root', runtimeStateDir(root, runtime), ...givenArgs];
 
     mkdirSync(root, { recursive: true, mode: 0o711 });
-    const dir = join(root, id);
+    const dir = containerDir(root, id);
     try {
       mkdirSync(dir, { mode: 0o711 });
     } catch (err) {
@@ -204,7 +157,7 @@ export class Container implements RuntimeBinary, AsyncDisposable {
       noPivotRoot: opts.noPivotRoot ?? false,
     };
     try {
-      writeFileAtomic(join(dir, StateFile), JSON.stringify(record));
+      writeContainerRecord(dir, record);
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });
       throw err;
@@ -212,48 +165,31 @@ export class Container implements RuntimeBinary, AsyncDisposable {
     return new Container(root, id, record, timeout, config);
   }
 
-  /** The seed's Load: picks a container and its processes back up from disk. */
+  /**
+   * The seed's Load: picks a container and its processes back up from disk.
+   * A record that cannot be read back throws CorruptStateError.
+   */
   static async load(root: string, id: string, options: LoadOptions = {}): Promise<Container> {
     validateId('container id', id);
-    const dir = join(resolve(root), id);
-    let record: ContainerRecord;
-    try {
-      record = readJson<ContainerRecord>(join(dir, StateFile));
-    } catch (err) {
-      if (isErrnoException(err, 'ENOENT'))
-        throw new ContainerNotFoundError(`container ${id} not found in ${root}`);
-      throw err;
-    }
+    const record = readContainerRecord(containerDir(resolve(root), id), id);
     if (options.shim) record.shim = options.shim;
     const container = new Container(resolve(root), id, record, checkTimeout(options.timeout));
-    await container.#loadProcesses();
+    for (const loaded of await loadProcesses(container, container.dir))
+      container.#processes.set(loaded.id, loaded);
     return container;
   }
 
-  /** Every container recorded under `root`. */
-  static async loadAll(root: string, options: LoadOptions = {}): Promise<Container[]> {
-    let entries: string[];
-    try {
-      entries = readdirSync(root);
-    } catch (err) {
-      if (isErrnoException(err, 'ENOENT')) return [];
-      throw err;
-    }
-    const containers: Container[] = [];
-    for (const id of entries.sort()) {
-      try {
-        containers.push(await Container.load(root, validateId('container id', id), options));
-      } catch (err) {
-        // A folder that is not a container (no state.json, foreign name) is not ours to load.
-        if (err instanceof ContainerNotFoundError || err instanceof InvalidIdError) continue;
-        throw err;
-      }
-    }
-    return containers;
+  /**
+   * Every container recorded under `root`. What is not a container folder is
+   * skipped; a broken container is reported in `errors` and does not keep the
+   * others from loading.
+   */
+  static async loadAll(root: string, options: LoadOptions = {}): Promise<LoadAllResult> {
+    return loadEach(root, (id) => Container.load(root, id, options));
   }
 
   /** Creates the init process (runtime `create`, or `restore` from a checkpoint); `start()` on it runs it. */
-  async start(options: StartOptions = {}): Promise<ContainerProcess> {
+  async start(options: StartOptions = {}): Promise<ContainerProcess<Container>> {
     return this.#startInit(options, false);
   }
 
@@ -262,11 +198,14 @@ export class Container implements RuntimeBinary, AsyncDisposable {
    * runtime process fewer than `start()` then `process.start()`, for callers
    * with nothing to do between the two.
    */
-  async run(options: RunOptions = {}): Promise<ContainerProcess> {
+  async run(options: RunOptions = {}): Promise<ContainerProcess<Container>> {
     return this.#startInit(options, true);
   }
 
-  async #startInit(options: StartOptions, immediately: boolean): Promise<ContainerProcess> {
+  async #startInit(
+    options: StartOptions,
+    immediately: boolean,
+  ): Promise<ContainerProcess<Container>> {
     if (this.#processes.has(InitProcessID)) {
       throw new ProcessExistsError(`container ${this.id} has already been started`);
     }
@@ -278,18 +217,25 @@ export class Container implements RuntimeBinary, AsyncDisposable {
       restoreArgs = restoreFlags(readCheckpoint(options.checkpoint, checkpointDir));
       checkpointPath = join(checkpointDir, options.checkpoint);
     }
-    const state = this.#processState(config.process, false, checkpointPath);
-    const init = await this.#launch(InitProcessID, state, {
+    const state = newProcessState(config.process, this, {
+      exec: false,
+      checkpoint: checkpointPath,
+    });
+    const init = await launchProcess(this, {
+      processId: InitProcessID,
+      mode: checkpointPath ? 'restore' : immediately ? 'run' : 'create',
+      state,
       stdio: options.stdio ?? {},
       signal: options.signal,
       restoreArgs,
-      immediately,
+      cgroupsPath: config.linux?.cgroupsPath,
     });
+    this.#processes.set(InitProcessID, init);
     const { containerdStdin: stdin, containerdStdout: stdout, containerdStderr: stderr } = state;
-    const record = this.#stateRecord;
+    const record = this.#record;
     if (record.stdin !== stdin || record.stdout !== stdout || record.stderr !== stderr) {
       Object.assign(record, { stdin, stdout, stderr });
-      writeFileAtomic(join(this.dir, StateFile), JSON.stringify(record));
+      writeContainerRecord(this.dir, record);
     }
     return init;
   }
@@ -299,7 +245,7 @@ export class Container implements RuntimeBinary, AsyncDisposable {
     processId: string,
     spec: ProcessSpec,
     options: ExecOptions = {},
-  ): Promise<ContainerProcess> {
+  ): Promise<ContainerProcess<Container>> {
     validateId('process id', processId);
     if (processId === InitProcessID || this.#processes.has(processId)) {
       throw new ProcessExistsError(`process ${processId} already exists in container ${this.id}`);
@@ -310,19 +256,30 @@ export class Container implements RuntimeBinary, AsyncDisposable {
       throw new InvalidArgumentError((err as Error).message);
     }
     validateStdio(options.stdio ?? {});
-    this.#requireRunningInit();
+    this.#requireStartedInit();
     // What the exec leaves out comes from the container's own process, as a shell in it would have.
     const { terminal: _terminal, consoleSize: _size, ...inherited } = this.#bundleConfig().process;
-    const state = this.#processState({ ...inherited, terminal: false, ...spec }, true, '');
-    return this.#launch(processId, state, { stdio: options.stdio ?? {}, signal: options.signal });
+    const state = newProcessState({ ...inherited, terminal: false, ...spec }, this, {
+      exec: true,
+      checkpoint: '',
+    });
+    const launched = await launchProcess(this, {
+      processId,
+      mode: 'exec',
+      state,
+      stdio: options.stdio ?? {},
+      signal: options.signal,
+    });
+    this.#processes.set(processId, launched);
+    return launched;
   }
 
   /** Every process berth knows in this container, init first. */
-  processes(): ContainerProcess[] {
+  processes(): ContainerProcess<Container>[] {
     return [...this.#processes.values()];
   }
 
-  process(processId: string): ContainerProcess | undefined {
+  process(processId: string): ContainerProcess<Container> | undefined {
     return this.#processes.get(processId);
   }
 
@@ -331,7 +288,7 @@ export class Container implements RuntimeBinary, AsyncDisposable {
     const init = this.#processes.get(InitProcessID);
     if (!init || init.state() === State.Stopped) return State.Stopped;
     try {
-      return readFrozen(this.#cgroupPaths(init).paths) ? State.Paused : State.Running;
+      return this.#cgroup.frozen(init.systemPid) ? State.Paused : State.Running;
     } catch (err) {
       // Exited between the two checks.
       if (err instanceof CgroupNotFoundError) return State.Stopped;
@@ -340,37 +297,38 @@ export class Container implements RuntimeBinary, AsyncDisposable {
   }
 
   /** The runtime's own view (`state` command): created, running, paused or stopped. */
-  async status(options: { signal?: AbortSignal } = {}): Promise<RuntimeStatus> {
-    const output = await runRuntime(this, ['state', this.id], options);
+  async status(options: CallOptions = {}): Promise<RuntimeStatus> {
+    const output = await runRuntime(this, stateCommand(this.id), options);
     const { status } = JSON.parse(output) as { status: RuntimeStatus };
     return status;
   }
 
-  async pause(): Promise<void> {
-    this.#requireRunningInit();
-    await runRuntime(this, ['pause', this.id]);
+  async pause(options: CallOptions = {}): Promise<void> {
+    this.#requireStartedInit();
+    await runRuntime(this, pauseCommand(this.id), options);
   }
 
-  async resume(): Promise<void> {
-    this.#requireRunningInit();
-    await runRuntime(this, ['resume', this.id]);
+  async resume(options: CallOptions = {}): Promise<void> {
+    this.#requireStartedInit();
+    await runRuntime(this, resumeCommand(this.id), options);
   }
 
   /** Host PIDs of every process in the container's cgroup. */
   async pids(): Promise<number[]> {
-    return this.#fromCgroup(readPids);
+    return this.#fromCgroup((pid) => this.#cgroup.pids(pid));
   }
 
   /** CPU, memory, pids, blkio and hugetlb figures, read straight from the cgroup files. */
   async stats(): Promise<Stat> {
-    return this.#fromCgroup((paths, files) => readStats(paths, { reader: files.read }));
+    return this.#fromCgroup((pid) => this.#cgroup.stats(pid));
   }
 
   /** Changes the running container's limits; fields left undefined keep their values. */
-  async updateResources(resources: Resource): Promise<void> {
+  async updateResources(resources: Resource, options: CallOptions = {}): Promise<void> {
     const request = updateRequest(resources);
-    this.#requireRunningInit();
-    await runRuntime(this, ['update', '--resources', '-', this.id], {
+    this.#requireStartedInit();
+    await runRuntime(this, updateCommand(this.id), {
+      ...options,
       input: JSON.stringify(request),
     });
   }
@@ -378,9 +336,8 @@ export class Container implements RuntimeBinary, AsyncDisposable {
   /** Notifications of the kernel's OOM kills in the container's memory cgroup. */
   async oom(): Promise<OomWatcher> {
     const init = this.#requireRunningInit();
-    const paths = this.#fromCgroup((found) => found);
-    const memory = paths.version === 2 ? paths.unified : paths.v1.get('memory');
-    return new OomWatcher(this.id, init, memory);
+    const paths: CgroupPaths = this.#fromCgroup((pid) => this.#cgroup.paths(pid));
+    return new OomWatcher(this.id, init, memoryCgroup(paths));
   }
 
   /**
@@ -391,11 +348,12 @@ export class Container implements RuntimeBinary, AsyncDisposable {
   async checkpoint(
     checkpoint: Checkpoint,
     checkpointDir = this.#defaultCheckpointDir(),
+    options: CallOptions = {},
   ): Promise<void> {
-    this.#requireRunningInit();
+    this.#requireStartedInit();
     const prepared = prepareCheckpoint(checkpoint, checkpointDir, this.id);
     try {
-      await runRuntime(this, prepared.args);
+      await runRuntime(this, prepared.args, { ...options, timeoutMs: CHECKPOINT_TIMEOUT_MS });
     } catch (err) {
       prepared.discard();
       throw err;
@@ -427,35 +385,31 @@ export class Container implements RuntimeBinary, AsyncDisposable {
    * Removes the container: runtime state, cgroups, state folder. A running
    * container is refused unless `force`, which kills it first.
    */
-  async delete(options: { force?: boolean } = {}): Promise<void> {
+  async delete(options: { force?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+    const { signal } = options;
     const init = this.#processes.get(InitProcessID);
     if (init && init.state() === State.Running) {
       if (!options.force)
         throw new ContainerRunningError(`container ${this.id} is running; stop it or use force`);
+      // A frozen process cannot die of SIGKILL until thawed.
       if (this.state() === State.Paused)
-        await runRuntime(this, ['resume', this.id]).catch(() => {});
+        await runRuntime(this, resumeCommand(this.id), { signal }).catch(() => {});
       await init.signal('SIGKILL').catch(() => {});
-      await init.wait();
+      await this.#bounded(init.wait({ ...(signal ? { signal } : {}) }), STOP_WAIT_MS);
     }
-    // The shims finish on their own (the init shim runs the runtime's delete); give them a bounded time.
-    await Promise.race([
-      Promise.all(this.processes().map((p) => p.shimExited())),
-      sleep(SHIM_EXIT_WAIT_MS, undefined, { ref: false }),
-    ]);
+    // The shims finish on their own (the init shim runs the runtime's delete).
+    await this.#bounded(Promise.all(this.processes().map((p) => p.shimExited())), STOP_WAIT_MS);
     let failure: Error | undefined;
     try {
-      await runRuntime(this, ['delete', '--force', this.id]);
+      await runRuntime(this, deleteCommand(this.id, { force: true }), { signal });
     } catch (err) {
-      if (
-        !(err instanceof RuntimeError) ||
-        !/does not exist|not exist|not found/i.test(err.message)
-      ) {
-        failure = err as Error;
-      }
+      if (!(err instanceof RuntimeError) || !isNotExistMessage(err.message)) failure = err as Error;
     }
+    // Whatever the runtime could not remove because it never recorded it (a start cut short).
+    await removeEmptyCgroups(this.#runtimeCgroupDirs());
     for (const each of this.#processes.values()) each.close();
     this.#processes.clear();
-    this.#releaseCgroupFiles();
+    this.#cgroup.release();
     rmSync(this.dir, { recursive: true, force: true });
     if (failure) throw failure;
   }
@@ -463,11 +417,15 @@ export class Container implements RuntimeBinary, AsyncDisposable {
   /** Releases the watchers of every process; the container keeps running. */
   close(): void {
     for (const each of this.#processes.values()) each.close();
-    this.#releaseCgroupFiles();
+    this.#cgroup.release();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
+  }
+
+  async #bounded(promise: Promise<unknown>, ms: number): Promise<void> {
+    await Promise.race([promise.catch(() => {}), sleep(ms, undefined, { ref: false })]);
   }
 
   #defaultCheckpointDir(): string {
@@ -479,218 +437,43 @@ export class Container implements RuntimeBinary, AsyncDisposable {
     return this.#config;
   }
 
-  /** The init's cgroups, found once, with the files kept open for repeated reads. */
-  #cgroupPaths(init: ContainerProcess): { paths: CgroupPaths; files: OpenCgroupFiles } {
-    if (this.#cgroups?.pid !== init.systemPid) {
-      this.#releaseCgroupFiles();
-      const paths = cgroupPathsForPid(init.systemPid);
-      this.#cgroups = { pid: init.systemPid, paths, files: new OpenCgroupFiles() };
+  #runtimeCgroupDirs(): string[] {
+    let cgroupsPath: string | undefined;
+    try {
+      cgroupsPath = this.#bundleConfig().linux?.cgroupsPath;
+    } catch (err) {
+      // The bundle went away: the runtime derived the path from the id.
+      if (!(err instanceof BerthError)) throw err;
     }
-    return this.#cgroups;
-  }
-
-  #releaseCgroupFiles(): void {
-    this.#cgroups?.files.close();
-    this.#cgroups = undefined;
+    return runtimeCgroupDirs(cgroupsPath, this.id, {
+      systemd: hasSystemdCgroupArg(this.runtimeArgs),
+    });
   }
 
   /** Runs a cgroup reader for the running container; a cgroup gone means the container exited. */
-  #fromCgroup<T>(reader: (paths: CgroupPaths, files: OpenCgroupFiles) => T): T {
+  #fromCgroup<T>(reader: (initPid: number) => T): T {
     const init = this.#requireRunningInit();
     try {
-      const { paths, files } = this.#cgroupPaths(init);
-      return reader(paths, files);
+      return reader(init.systemPid);
     } catch (err) {
       if (err instanceof CgroupNotFoundError) {
-        this.#releaseCgroupFiles();
+        this.#cgroup.release();
         throw new ContainerExitedError(undefined, { cause: err });
       }
       throw err;
     }
   }
 
-  #requireRunningInit(): ContainerProcess {
+  #requireRunningInit(): ContainerProcess<Container> {
     const init = this.#processes.get(InitProcessID);
     if (!init || init.state() !== State.Running) throw new ContainerExitedError();
     return init;
   }
 
-  #processState(spec: ProcessSpec, exec: boolean, checkpoint: string): ProcessState {
-    return {
-      ...spec,
-      exec,
-      containerdStdin: '',
-      containerdStdout: '',
-      containerdStderr: '',
-      runtimeArgs: [...this.runtimeArgs],
-      noPivotRoot: this.noPivotRoot,
-      checkpoint,
-      rootUID: 0,
-      rootGID: 0,
-    };
+  /** Exec, pause, resume, update and checkpoint act on a container whose init runs, not one merely created. */
+  #requireStartedInit(): ContainerProcess<Container> {
+    const init = this.#requireRunningInit();
+    if (init.started === false) throw new ContainerNotStartedError();
+    return init;
   }
-
-  async #launch(
-    processId: string,
-    state: ProcessState,
-    how: {
-      stdio: StdioOptions;
-      signal?: AbortSignal | undefined;
-      restoreArgs?: string[];
-      immediately?: boolean;
-    },
-  ): Promise<ContainerProcess> {
-    const dir = join(this.dir, processId);
-    try {
-      mkdirSync(dir, { mode: 0o711 });
-    } catch (err) {
-      if (isErrnoException(err, 'EEXIST')) {
-        throw new ProcessExistsError(`process ${processId} already exists in container ${this.id}`);
-      }
-      if (isErrnoException(err, 'ENOENT'))
-        throw new ContainerNotFoundError(`container ${this.id} was deleted`);
-      throw err;
-    }
-    let stdio: PreparedStdio | undefined;
-    try {
-      stdio = await prepareStdio(dir, how.stdio);
-      state.containerdStdin = stdio.paths.stdin;
-      state.containerdStdout = stdio.paths.stdout;
-      state.containerdStderr = stdio.paths.stderr;
-      writeFileAtomic(join(dir, ProcessFile), JSON.stringify(state));
-      const report = await launchShim({
-        shim: this.shim,
-        cwd: dir,
-        args: this.#shimArgs(state, how.restoreArgs ?? [], how.immediately ?? false),
-        timeoutMs: this.timeout,
-        ...(how.signal ? { signal: how.signal } : {}),
-      });
-      if (!report.ok) {
-        const mode = shimMode(state, how.immediately ?? false);
-        const runtimeMessage = lastRuntimeErrorInFile(join(dir, RuntimeLogFile));
-        if (runtimeMessage !== undefined) {
-          throw new RuntimeError(
-            `${this.runtime} ${mode}: ${runtimeMessage}`,
-            [this.runtime, mode],
-            null,
-          );
-        }
-        throw new ShimError(`shim could not ${mode} process ${processId}: ${report.message}`);
-      }
-      const launched = new ContainerProcess({
-        owner: this,
-        id: processId,
-        dir,
-        state,
-        pid: report.pid,
-        startTime: readTrimmedIfExists(join(dir, StartTimeFile)),
-        started: shimMode(state, how.immediately ?? false) !== 'create',
-        streams: stdio,
-      });
-      await launched.watch();
-      this.#processes.set(processId, launched);
-      return launched;
-    } catch (err) {
-      stdio?.destroy();
-      await this.#undoLaunch(dir, processId);
-      throw err;
-    }
-  }
-
-  /** After a failed start: no process, runtime state, cgroup or folder may stay behind. */
-  async #undoLaunch(dir: string, processId: string): Promise<void> {
-    const pid = readIntIfExists(join(dir, PidFile));
-    if (pid !== undefined && pid > 0 && isProcessLive(pid)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // Gone already.
-      }
-    }
-    if (processId === InitProcessID) {
-      await runRuntime(this, ['delete', '--force', this.id]).catch(() => {});
-    }
-    rmSync(dir, { recursive: true, force: true });
-  }
-
-  #shimArgs(state: ProcessState, restoreArgs: string[], immediately: boolean): string[] {
-    // The shim gives up on a FIFO nobody opens before the start timeout fires, with a clearer error.
-    const stdioTimeout = Math.max(100, Math.floor(this.timeout * 0.8));
-    const args = ['--mode', shimMode(state, immediately), '--stdio-timeout', String(stdioTimeout)];
-    args.push(
-      '--stdin',
-      state.containerdStdin,
-      '--stdout',
-      state.containerdStdout,
-      '--stderr',
-      state.containerdStderr,
-    );
-    if (state.terminal) args.push('--terminal');
-    if (!state.exec) {
-      args.push('--oom');
-      if (state.noPivotRoot) args.push('--no-pivot');
-    }
-    for (const arg of state.runtimeArgs) args.push('--runtime-arg', arg);
-    if (state.checkpoint) args.push('--checkpoint', state.checkpoint);
-    for (const arg of restoreArgs) args.push('--restore-arg', arg);
-    args.push(this.id, this.path, this.runtime);
-    return args;
-  }
-
-  async #loadProcesses(): Promise<void> {
-    const entries = readdirSync(this.dir, { withFileTypes: true })
-      .filter((entry) => entry.isDirectory())
-      .map((entry) => entry.name)
-      // init first, so the container's own state is settled before its execs'.
-      .sort((a, b) => (a === InitProcessID ? -1 : b === InitProcessID ? 1 : a.localeCompare(b)));
-    for (const processId of entries) {
-      const dir = join(this.dir, processId);
-      let state: ProcessState;
-      try {
-        state = readJson<ProcessState>(join(dir, ProcessFile));
-      } catch (err) {
-        if (isErrnoException(err, 'ENOENT')) continue;
-        throw new InvalidBundleConfigError(`${join(dir, ProcessFile)}: ${(err as Error).message}`, {
-          cause: err,
-        });
-      }
-      const loaded = new ContainerProcess({
-        owner: this,
-        id: processId,
-        dir,
-        state,
-        pid: readIntIfExists(join(dir, PidFile)) ?? 0,
-        startTime: readTrimmedIfExists(join(dir, StartTimeFile)),
-      });
-      await loaded.watch();
-      this.#processes.set(processId, loaded);
-    }
-  }
-}
-
-/** What the shim asks of the runtime. */
-function shimMode(
-  state: ProcessState,
-  immediately: boolean,
-): 'exec' | 'restore' | 'run' | 'create' {
-  if (state.exec) return 'exec';
-  if (state.checkpoint) return 'restore';
-  return immediately ? 'run' : 'create';
-}
-
-function checkStrings(name: string, value: unknown): string[] {
-  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
-    throw new InvalidArgumentError(`${name} must be an array of strings`);
-  }
-  return [...value];
-}
-
-function checkTimeout(timeout: number | undefined): number {
-  if (timeout === undefined || timeout === 0) return DEFAULT_START_TIMEOUT_MS;
-  if (!Number.isFinite(timeout) || timeout < 0) {
-    throw new InvalidArgumentError(
-      `timeout must be a positive number of milliseconds, got ${timeout}`,
-    );
-  }
-  return timeout;
 }

@@ -121,9 +121,39 @@ export class RuntimeError extends BerthError {
   }
 }
 
+/** The OCI runtime did not answer in time; it was killed. */
+export class RuntimeTimeoutError extends BerthError {
+  readonly code = 'ERR_RUNTIME_TIMEOUT';
+  constructor(
+    message: string,
+    readonly command: readonly string[],
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
 /** The shim could not start the process for a reason of its own (stdio it cannot open, a runtime that failed silently). */
 export class ShimError extends BerthError {
   readonly code = 'ERR_SHIM';
+}
+
+/** A record on disk (state.json, process.json, a checkpoint's config) that cannot be read back. */
+export class CorruptStateError extends BerthError {
+  readonly code = 'ERR_CORRUPT_STATE';
+  constructor(
+    /** The file at fault. */
+    readonly path: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** resize() on a process without a terminal. */
+export class NoTerminalError extends BerthError {
+  readonly code = 'ERR_NO_TERMINAL';
 }
 
 export class CheckpointExistsError extends BerthError {

@@ -4,71 +4,54 @@
  * talks to a shim or the runtime is async.
  */
 import { closeSync, constants, openSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  ControlFile,
-  ControlMessage,
-  ExitStatusFile,
-  InitProcessID,
-  State,
-  UnknownStatus,
-} from './constants.js';
+import { InitProcessID, KilledStatus, State, UnknownStatus } from './constants.js';
 import {
   AbortError,
   ContainerExitedError,
+  InvalidArgumentError,
+  NoTerminalError,
   ProcessClosedError,
   ProcessExitedError,
   ProcessNotExitedError,
+  RuntimeError,
   isErrnoException,
 } from './errors.js';
-import { ExitChannel } from './exit-channel.js';
-import { readIntIfExists, writeFileAtomic } from './files.js';
+import { deleteCommand, startCommand } from './oci/commands.js';
+import { runRuntime, type RuntimeBinary } from './oci/cli.js';
+import type { ProcessSpec } from './oci/spec.js';
 import { isProcessLive, isSameProcess } from './procfs.js';
-import { runRuntime } from './runtime-cli.js';
+import { ExitChannel } from './shim/exit-channel.js';
+import {
+  ControlMessage,
+  formatControlLine,
+  parseEventLine,
+  type OutputStream,
+} from './shim/protocol.js';
+import type { ProcessFiles } from './state/layout.js';
+import { readExitStatus, writeExitStatus, type ProcessState } from './state/records.js';
 import type { Stdio } from './stdio.js';
-import type { Container } from './container.js';
 
-/** An OCI runtime-spec `process` object (config.json's, or an exec's). */
-export interface ProcessSpec {
-  args: string[];
-  terminal?: boolean;
-  consoleSize?: { height: number; width: number };
-  user?: { uid: number; gid: number; umask?: number; additionalGids?: number[]; username?: string };
-  env?: string[];
-  cwd?: string;
-  capabilities?: Record<string, string[] | undefined>;
-  rlimits?: Array<{ type: string; hard: number; soft: number }>;
-  noNewPrivileges?: boolean;
-  apparmorProfile?: string;
-  selinuxLabel?: string;
-  oomScoreAdj?: number;
-  [field: string]: unknown;
+/** What a process needs of its container: nothing more, so a process never reaches into it. */
+export interface ProcessOwner extends RuntimeBinary {
+  readonly id: string;
+  /** Start timeout, milliseconds: bounds the runtime's `start`. */
+  readonly timeout: number;
 }
 
-/** process.json: the spec plus containerd's fields (the seed's ProcessState). */
-export interface ProcessState extends ProcessSpec {
-  exec: boolean;
-  containerdStdin: string;
-  containerdStdout: string;
-  containerdStderr: string;
-  runtimeArgs: string[];
-  noPivotRoot: boolean;
-  checkpoint: string;
-  rootUID: number;
-  rootGID: number;
-}
-
-export interface ProcessInit {
-  owner: Container;
+export interface ProcessInit<Owner extends ProcessOwner> {
+  owner: Owner;
   id: string;
-  dir: string;
+  files: ProcessFiles;
   state: ProcessState;
   pid: number;
   startTime: string | undefined;
-  /** The runtime started it already (exec, restore, or a one-call run). */
-  started?: boolean;
+  /**
+   * The runtime started it already (exec, restore, or a one-call run): true;
+   * created and waiting for `start()`: false; picked up from disk: undefined.
+   */
+  started: boolean | undefined;
   streams?: {
     stdin: Writable | null;
     stdout: Readable | null;
@@ -77,10 +60,11 @@ export interface ProcessInit {
   };
 }
 
-const KILLED_STATUS = 128 + 9;
 const DEAD_SHIM_KILL_WAIT_MS = 10_000;
 
-export class ContainerProcess implements AsyncDisposable {
+export class ContainerProcess<
+  Owner extends ProcessOwner = ProcessOwner,
+> implements AsyncDisposable {
   readonly id: string;
   /** The process folder `<root>/<container>/<id>`. */
   readonly dir: string;
@@ -88,11 +72,12 @@ export class ContainerProcess implements AsyncDisposable {
   readonly stdout: Readable | null;
   readonly stderr: Readable | null;
 
-  readonly #owner: Container;
+  readonly #owner: Owner;
+  readonly #files: ProcessFiles;
   readonly #state: ProcessState;
   readonly #pid: number;
   readonly #startTime: string | undefined;
-  readonly #started: boolean;
+  #started: boolean | undefined;
   readonly #destroyStreams: () => void;
   #exitStatus: number | undefined;
   #channel: ExitChannel | undefined;
@@ -104,15 +89,17 @@ export class ContainerProcess implements AsyncDisposable {
   readonly #shimGone: Promise<void>;
   #markShimGone!: () => void;
   readonly #oomListeners = new Set<() => void>();
+  readonly #lostOutput = new Set<OutputStream>();
 
-  constructor(init: ProcessInit) {
+  constructor(init: ProcessInit<Owner>) {
     this.id = init.id;
-    this.dir = init.dir;
+    this.dir = init.files.dir;
     this.#owner = init.owner;
+    this.#files = init.files;
     this.#state = init.state;
     this.#pid = init.pid;
     this.#startTime = init.startTime;
-    this.#started = init.started ?? (init.state.exec || init.state.checkpoint !== '');
+    this.#started = init.started;
     this.stdin = init.streams?.stdin ?? null;
     this.stdout = init.streams?.stdout ?? null;
     this.stderr = init.streams?.stderr ?? null;
@@ -132,10 +119,10 @@ export class ContainerProcess implements AsyncDisposable {
    * time the container hands it out.
    */
   async watch(): Promise<void> {
-    const recorded = readIntIfExists(join(this.dir, ExitStatusFile));
+    const recorded = readExitStatus(this.#files);
     if (recorded !== undefined) this.#settle(recorded);
     let deadShimHandled: Promise<void> | undefined;
-    this.#channel = ExitChannel.open(this.dir, {
+    this.#channel = ExitChannel.open(this.#files.exit, {
       onLine: (line) => this.#onShimLine(line),
       onClosed: () => {
         this.#markShimGone();
@@ -187,15 +174,46 @@ export class ContainerProcess implements AsyncDisposable {
   }
 
   /** The container this process belongs to (the seed's Container()). */
-  get container(): Container {
+  get container(): Owner {
     return this.#owner;
+  }
+
+  /** False for an init created by `container.start()` and not started yet; undefined when unknown (loaded from disk). */
+  get started(): boolean | undefined {
+    return this.#started;
+  }
+
+  /**
+   * Streams whose end the shim discarded after the process exited, because
+   * their reader had stopped reading (shim/PROTOCOL.md, "Stdio"). Empty when
+   * every byte was delivered.
+   */
+  get lostOutput(): readonly OutputStream[] {
+    return [...this.#lostOutput];
   }
 
   /** Unblocks a created init process (runtime `start`); a no-op for processes the runtime started already. */
   async start(options: { signal?: AbortSignal } = {}): Promise<void> {
-    if (this.#started) return;
+    if (this.#started === true) return;
     if (this.#exitStatus !== undefined) throw new ContainerExitedError();
-    await runRuntime(this.#owner, ['start', this.#owner.id], options);
+    try {
+      await runRuntime(this.#owner, startCommand(this.#owner.id), {
+        ...options,
+        timeoutMs: this.#owner.timeout,
+      });
+    } catch (err) {
+      // Picked up from disk: it may well have been started by whoever created it.
+      if (
+        this.#started === undefined &&
+        err instanceof RuntimeError &&
+        /already running|cannot start .*running/i.test(err.message)
+      ) {
+        this.#started = true;
+        return;
+      }
+      throw err;
+    }
+    this.#started = true;
   }
 
   /** Resolves with the exit status (code, or 128+signal) once the process has exited. */
@@ -223,7 +241,7 @@ export class ContainerProcess implements AsyncDisposable {
   /** The exit status; throws ProcessNotExitedError while the process runs. */
   exitStatus(): number {
     if (this.#exitStatus !== undefined) return this.#exitStatus;
-    const recorded = readIntIfExists(join(this.dir, ExitStatusFile));
+    const recorded = readExitStatus(this.#files);
     if (recorded !== undefined) {
       this.#settle(recorded);
       return recorded;
@@ -238,9 +256,8 @@ export class ContainerProcess implements AsyncDisposable {
 
   /** Sends a signal straight to the process, after checking its PID was not reused. */
   async signal(sig: NodeJS.Signals | number): Promise<void> {
-    if (this.#exitStatus !== undefined || !isSameProcess(this.#pid, this.#startTime)) {
-      throw this.#exitedError();
-    }
+    this.#requireRunning();
+    if (!isSameProcess(this.#pid, this.#startTime)) throw this.#exitedError();
     try {
       process.kill(this.#pid, sig);
     } catch (err) {
@@ -249,7 +266,9 @@ export class ContainerProcess implements AsyncDisposable {
     }
   }
 
+  /** Gives the process EOF on its stdin (after what was already written). */
   async closeStdin(): Promise<void> {
+    this.#requireRunning();
     this.#control(ControlMessage.CloseStdin, 0, 0);
   }
 
@@ -260,9 +279,14 @@ export class ContainerProcess implements AsyncDisposable {
       ['height', height],
     ] as const) {
       if (!Number.isInteger(value) || value < 0 || value > 65535) {
-        throw new RangeError(`${name} must be an integer from 0 to 65535, got ${value}`);
+        throw new InvalidArgumentError(`${name} must be an integer from 0 to 65535, got ${value}`);
       }
     }
+    this.#requireRunning();
+    if (!this.#state.terminal)
+      throw new NoTerminalError(
+        `process ${this.id} of container ${this.#owner.id} has no terminal`,
+      );
     this.#control(ControlMessage.Resize, width, height);
   }
 
@@ -320,47 +344,60 @@ export class ContainerProcess implements AsyncDisposable {
     this.close();
   }
 
+  #requireRunning(): void {
+    if (this.#exitStatus !== undefined) throw this.#exitedError();
+  }
+
   #exitedError(): Error {
     return this.isInit
       ? new ContainerExitedError()
       : new ProcessExitedError(`process ${this.id} of container ${this.#owner.id} has exited`);
   }
 
-  #control(type: number, width: number, height: number): void {
+  #control(type: ControlMessage, width: number, height: number): void {
     let fd: number;
     try {
       // The shim holds the FIFO open for reading while it lives: ENXIO means it is gone.
-      fd = openSync(join(this.dir, ControlFile), constants.O_WRONLY | constants.O_NONBLOCK);
+      fd = openSync(this.#files.control, constants.O_WRONLY | constants.O_NONBLOCK);
     } catch (err) {
       if (isErrnoException(err, 'ENXIO') || isErrnoException(err, 'ENOENT'))
         throw this.#exitedError();
       throw err;
     }
     try {
-      writeSync(fd, `${type} ${width} ${height}\n`);
+      writeSync(fd, formatControlLine(type, width, height));
     } finally {
       closeSync(fd);
     }
   }
 
   #onShimLine(line: string): void {
-    if (line === 'oom') {
-      for (const listener of this.#oomListeners) listener();
-      return;
+    const event = parseEventLine(line);
+    switch (event.type) {
+      case 'oom':
+        for (const listener of this.#oomListeners) listener();
+        break;
+      case 'lost':
+        this.#lostOutput.add(event.stream);
+        break;
+      case 'exit':
+        this.#settle(event.status);
+        break;
+      case 'unknown':
+        // A newer shim's event: nothing this library acts on.
+        break;
     }
-    const match = /^exit (\d+)$/.exec(line);
-    if (match) this.#settle(Number(match[1]));
   }
 
   async #onShimClosed(): Promise<void> {
     if (this.#exitStatus !== undefined) return;
     // The event line may have been consumed by an earlier reader: the file is authoritative.
-    const recorded = readIntIfExists(join(this.dir, ExitStatusFile));
+    const recorded = readExitStatus(this.#files);
     if (recorded !== undefined) return this.#settle(recorded);
     const status = await this.#reapAfterDeadShim();
-    writeFileAtomic(join(this.dir, ExitStatusFile), String(status));
+    writeExitStatus(this.#files, status);
     if (this.isInit) {
-      await runRuntime(this.#owner, ['delete', '--force', this.#owner.id]).catch(() => {});
+      await runRuntime(this.#owner, deleteCommand(this.#owner.id, { force: true })).catch(() => {});
     }
     this.#settle(status);
   }
@@ -380,7 +417,7 @@ export class ContainerProcess implements AsyncDisposable {
     }
     const deadline = Date.now() + DEAD_SHIM_KILL_WAIT_MS;
     while (isProcessLive(this.#pid) && Date.now() < deadline) await sleep(5);
-    return KILLED_STATUS;
+    return KilledStatus;
   }
 
   #settle(status: number): void {

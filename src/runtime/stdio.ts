@@ -39,6 +39,12 @@ export interface PreparedStdio {
   stdin: Writable | null;
   stdout: Readable | null;
   stderr: Readable | null;
+  /**
+   * Lets go of what kept the stdin FIFO open for reading until the shim had
+   * opened it: from then on the shim is its only reader, so once the process
+   * exits (or closes its stdin) a write fails with EPIPE instead of blocking.
+   */
+  shimAttached(): void;
   /** Destroys the streams (the FIFOs go with the process folder). */
   destroy(): void;
 }
@@ -76,6 +82,7 @@ export async function prepareStdio(dir: string, options: StdioOptions): Promise<
     stdin: null,
     stdout: null,
     stderr: null,
+    shimAttached: () => {},
     destroy: () => {},
   };
   if (piped.length === 0) return result;
@@ -83,11 +90,13 @@ export async function prepareStdio(dir: string, options: StdioOptions): Promise<
   // Node has no mkfifo(3); one mkfifo(1) call makes all of them.
   await execFileAsync('mkfifo', ['-m', '0600', ...piped.map((name) => join(dir, name))]);
   const sockets: Socket[] = [];
+  let readerHold: number | undefined;
   try {
     if (options.stdin === 'pipe') {
-      // O_RDWR: a FIFO end that never blocks and never fails for want of a
-      // reader; the library only writes on it.
-      const fd = openSync(paths.stdin, constants.O_RDWR | constants.O_NONBLOCK);
+      // A write-only open of a FIFO fails (ENXIO) until it has a reader: hold
+      // a read-write descriptor until the shim is there.
+      readerHold = openSync(paths.stdin, constants.O_RDWR | constants.O_NONBLOCK);
+      const fd = openSync(paths.stdin, constants.O_WRONLY | constants.O_NONBLOCK);
       const socket = new Socket({ fd, readable: false, writable: true });
       sockets.push(socket);
       result.stdin = socket;
@@ -101,9 +110,16 @@ export async function prepareStdio(dir: string, options: StdioOptions): Promise<
     }
   } catch (err) {
     for (const socket of sockets) socket.destroy();
+    if (readerHold !== undefined) closeQuietly(readerHold);
     throw err;
   }
+  const releaseHold = () => {
+    if (readerHold !== undefined) closeQuietly(readerHold);
+    readerHold = undefined;
+  };
+  result.shimAttached = releaseHold;
   result.destroy = () => {
+    releaseHold();
     for (const socket of sockets) socket.destroy();
   };
   return result;

@@ -1,12 +1,15 @@
 /** Per-test state roots, unique ids, and the checks that a test left nothing behind. */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
 import { Container, type ContainerOpts } from '../../src/index.js';
-import { tempDir, writeBundle, type BundleOptions } from './bundle.js';
+import { tempDir, writeBundle, type BundleOptions } from '../../support/busybox.js';
+import { processesUnder } from '../../support/processes.js';
+
+export { processesUnder };
 
 let counter = 0;
 /** Ids unique across concurrent test files and runs. */
@@ -62,33 +65,24 @@ export function sandbox(): Sandbox {
   return box;
 }
 
-/** Processes whose working directory is under `dir` (shims run in their process folders). */
-export function processesUnder(dir: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readlinkSync(`/proc/${entry}/cwd`).startsWith(dir)) pids.push(Number(entry));
-    } catch {
-      // Gone, or a kernel thread.
-    }
-  }
-  return pids;
-}
-
-export function runtimeIds(runtime = 'runc'): string[] {
-  return execFileSync(runtime, ['list', '-q'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+/** Container ids the runtime holds in the runtime root berth gives the state root `root`. */
+export function runtimeIds(root: string, runtime = 'runc'): string[] {
+  const runtimeRoot = join(root, '.runtime', runtime);
+  return execFileSync(runtime, ['--root', runtimeRoot, 'list', '-q'], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean);
 }
 
 export function assertNothingLeft(root: string, ids: string[]): void {
   let left: string[] = [];
   try {
-    left = readdirSync(root);
+    // The runtime's own state folder (.runtime) stays, as runc's /run/runc does.
+    left = readdirSync(root).filter((name) => name !== '.runtime');
   } catch {
     // No root at all: nothing left.
   }
   assert.deepEqual(left, [], `state folders left under ${root}`);
-  const known = new Set(runtimeIds());
+  const known = new Set(runtimeIds(root));
   assert.deepEqual(
     ids.filter((id) => known.has(id)),
     [],

@@ -7,7 +7,8 @@ import { Container } from '../../src/index.js';
 
 const root = process.argv[2];
 if (!root) throw new Error('usage: load-child ROOT');
-const containers = await Container.loadAll(root);
+const { containers, errors } = await Container.loadAll(root);
+if (errors.length) throw new Error(`broken containers: ${errors.map((e) => e.id).join(', ')}`);
 const seen = containers.map((container) => ({
   id: container.id,
   state: container.state(),

@@ -2,7 +2,7 @@
  * Value parsing shared by the v1 and v2 readers, with the exact rules of runc
  * 1.1.5's libcontainer/cgroups/fscommon (so that our figures equal `runc events`).
  */
-import type { Stat } from '../stats-types.js';
+import type { Stat } from './types.js';
 import { CgroupParseError } from './errors.js';
 
 export const MAX_UINT64 = 0xffff_ffff_ffff_ffffn;

@@ -131,12 +131,18 @@ function dirUnder(mount: CgroupMount, cgroupPath: string): string | undefined {
   return dir.length > 1 && dir.endsWith('/') ? dir.slice(0, -1) : dir;
 }
 
-function firstReachable(
+/**
+ * The directory under the last mount (in mountinfo order) that shows the
+ * cgroup: a later mount hides or supersedes an earlier one, and the shim's
+ * OOM watch (shim/src/oom.c) picks the same one.
+ */
+function lastReachable(
   mounts: readonly CgroupMount[],
   match: (m: CgroupMount) => boolean,
   cgroupPath: string,
 ): string | undefined {
-  for (const m of mounts) {
+  for (let i = mounts.length - 1; i >= 0; i--) {
+    const m = mounts[i]!;
     if (!match(m)) continue;
     const dir = dirUnder(m, cgroupPath);
     if (dir !== undefined) return dir;
@@ -156,12 +162,12 @@ export function resolveCgroupPaths(
   let unified: string | undefined;
   for (const entry of parseProcCgroup(procCgroupText)) {
     if (entry.hierarchyId === 0 && entry.controllers.length === 0) {
-      unified = firstReachable(mounts, (m) => m.fsType === 'cgroup2', entry.path);
+      unified = lastReachable(mounts, (m) => m.fsType === 'cgroup2', entry.path);
       continue;
     }
     const controllers = entry.controllers.filter((c) => !c.startsWith('name='));
     if (controllers.length === 0) continue;
-    const dir = firstReachable(
+    const dir = lastReachable(
       mounts,
       (m) => m.fsType === 'cgroup' && controllers.every((c) => m.options.includes(c)),
       entry.path,

@@ -3,7 +3,7 @@
  * libcontainer/cgroups/fs GetStats so that every figure equals
  * `runc events --stats` on a v1 or hybrid host.
  */
-import type { BlkioEntry, BlkioStats, MemoryEntry, Stat } from '../stats-types.js';
+import type { BlkioEntry, BlkioStats, MemoryEntry, Stat } from './types.js';
 import { CgroupNotFoundError, CgroupParseError } from './errors.js';
 import {
   parseFlatKeyed,

@@ -3,7 +3,7 @@
  * libcontainer/cgroups/fs2 GetStats so that every figure equals
  * `runc events --stats` on a pure v2 host.
  */
-import type { BlkioEntry, BlkioStats, MemoryEntry, Stat } from '../stats-types.js';
+import type { BlkioEntry, BlkioStats, MemoryEntry, Stat } from './types.js';
 import { CgroupParseError } from './errors.js';
 import {
   MAX_UINT64,

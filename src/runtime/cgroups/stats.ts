@@ -11,7 +11,7 @@
  * container rather than resolve them per call (~0.1 ms each).
  */
 import { closeSync, existsSync, openSync, readSync, readdirSync } from 'node:fs';
-import type { Stat } from '../stats-types.js';
+import type { Stat } from './types.js';
 import { CgroupNotFoundError } from './errors.js';
 import { hugePageSizeName, type CgroupFileReader } from './parse.js';
 import type { CgroupPaths } from './paths.js';

@@ -1,18 +1,36 @@
 /**
- * Runs the OCI runtime's one-shot commands (start, kill, pause, state, delete,
- * update, checkpoint...) and turns a refusal into a RuntimeError carrying the
- * runtime's own message.
+ * Runs the OCI runtime's one-shot commands (start, pause, state, delete,
+ * update, checkpoint...), each bounded in time, and turns a refusal into a
+ * RuntimeError carrying the runtime's own message.
  */
 import { execFile } from 'node:child_process';
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
-import { AbortError, BinaryNotFoundError, RuntimeError, isErrnoException } from './errors.js';
+import {
+  AbortError,
+  BinaryNotFoundError,
+  RuntimeError,
+  RuntimeTimeoutError,
+  isErrnoException,
+} from '../errors.js';
+import { lastRuntimeError } from './log.js';
 
 export interface RuntimeCommandOptions {
   signal?: AbortSignal;
   /** Bytes written to the command's stdin. */
   input?: string;
+  /** Killed (SIGKILL) after this long; default DEFAULT_RUNTIME_CALL_TIMEOUT_MS. */
+  timeoutMs?: number;
 }
+
+/**
+ * The bound of a runtime call that has no start timeout of its own (state,
+ * pause, resume, update, delete, start). runc answers these in tens of ms; a
+ * runtime that takes seconds is stuck.
+ */
+export const DEFAULT_RUNTIME_CALL_TIMEOUT_MS = 10_000;
+/** Checkpoints dump the container's memory through CRIU: minutes, not seconds. */
+export const CHECKPOINT_TIMEOUT_MS = 300_000;
 
 export interface RuntimeBinary {
   /** Name or path of the OCI runtime (runc, crun, or a compatible one). */
@@ -46,41 +64,10 @@ export function resolveExecutable(nameOrPath: string, what: string): string {
 }
 
 /**
- * The last error message in a runtime log: runc and crun write JSON lines
- * `{"level":"error","msg":"..."}` with `--log-format json`; anything else is
- * taken as plain text.
+ * Runs `runtime [runtimeArgs] --log-format json ARGS...` and returns its
+ * stdout. The runtime is killed and reaped when the time runs out
+ * (RuntimeTimeoutError) or `signal` aborts (AbortError).
  */
-export function lastRuntimeError(text: string): string | undefined {
-  let lastError: string | undefined;
-  let lastPlain: string | undefined;
-  for (const line of text.split('\n')) {
-    const trimmed = line.trim();
-    if (trimmed === '') continue;
-    if (trimmed.startsWith('{')) {
-      try {
-        const entry = JSON.parse(trimmed) as { level?: string; msg?: string };
-        if (entry.level === 'error' || entry.level === 'fatal') lastError = entry.msg ?? lastError;
-        continue;
-      } catch {
-        // Not JSON after all: fall through to plain text.
-      }
-    }
-    lastPlain = trimmed;
-  }
-  return lastError ?? lastPlain;
-}
-
-/** The runtime's last error message from a log file, if it wrote one. */
-export function lastRuntimeErrorInFile(path: string): string | undefined {
-  try {
-    return lastRuntimeError(readFileSync(path, 'utf8'));
-  } catch (err) {
-    if (isErrnoException(err, 'ENOENT')) return undefined;
-    throw err;
-  }
-}
-
-/** Runs `runtime [runtimeArgs] --log-format json ARGS...` and returns its stdout. */
 export function runRuntime(
   binary: RuntimeBinary,
   args: readonly string[],
@@ -93,13 +80,29 @@ export function runRuntime(
       reject(new AbortError(undefined, { cause: options.signal.reason }));
       return;
     }
+    const timeoutMs = options.timeoutMs ?? DEFAULT_RUNTIME_CALL_TIMEOUT_MS;
     const child = execFile(
       binary.runtime,
       argv,
-      { signal: options.signal, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
+      {
+        signal: options.signal,
+        maxBuffer: 64 * 1024 * 1024,
+        encoding: 'utf8',
+        timeout: timeoutMs,
+        killSignal: 'SIGKILL',
+      },
       (err, stdout, stderr) => {
         if (!err) {
           resolve(stdout);
+          return;
+        }
+        if (err.killed && !options.signal?.aborted && err.signal === 'SIGKILL') {
+          reject(
+            new RuntimeTimeoutError(
+              `${binary.runtime} ${args[0] ?? ''}: no answer after ${timeoutMs} ms`,
+              command,
+            ),
+          );
           return;
         }
         if (err.name === 'AbortError') {
@@ -122,6 +125,9 @@ export function runRuntime(
         );
       },
     );
+    // A runtime that exits without reading its input must not crash us with EPIPE.
+    child.stdin?.on('error', () => {});
     if (options.input !== undefined) child.stdin?.end(options.input);
+    else child.stdin?.end();
   });
 }

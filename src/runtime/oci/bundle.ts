@@ -1,15 +1,8 @@
 /** Reading and checking an OCI bundle's config.json before anything is created. */
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { BundleNotFoundError, InvalidBundleConfigError, isErrnoException } from './errors.js';
-import type { ProcessSpec } from './process.js';
-
-export interface BundleConfig {
-  process: ProcessSpec;
-  root?: { path: string; readonly?: boolean };
-  linux?: Record<string, unknown>;
-  [field: string]: unknown;
-}
+import { BundleNotFoundError, InvalidBundleConfigError, isErrnoException } from '../errors.js';
+import type { BundleConfig, ProcessSpec } from './spec.js';
 
 function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((item) => typeof item === 'string');

@@ -49,9 +49,10 @@ describe('checkpoint contract (recording runtime)', () => {
         checkpoints,
       );
       const calls = () => readFileSync(record, 'utf8').trim().split('\n');
+      const globalArgs = `--root ${box.root}/.runtime/checkpointing-runtime`;
       assert.equal(
         calls().at(-1),
-        `--log-format json checkpoint --image-path ${checkpoints}/keep --work-path ${checkpoints}/keep/criu.work --leave-running --shell-job --tcp-established --ext-unix-sk --empty-ns network ${id}`,
+        `${globalArgs} --log-format json checkpoint --image-path ${checkpoints}/keep --work-path ${checkpoints}/keep/criu.work --leave-running --shell-job --tcp-established --ext-unix-sk --empty-ns network ${id}`,
       );
       const saved = JSON.parse(readFileSync(join(checkpoints, 'keep', 'config.json'), 'utf8'));
       assert.deepEqual(
@@ -92,7 +93,7 @@ describe('checkpoint contract (recording runtime)', () => {
       // Not necessarily the last call: the init's shim runs `delete` as soon as the checkpoint stops it.
       assert.equal(
         calls().find((line) => line.includes(' checkpoint ') && line.includes('/final ')),
-        `--log-format json checkpoint --image-path ${checkpoints}/final --work-path ${checkpoints}/final/criu.work --shell-job ${id}`,
+        `${globalArgs} --log-format json checkpoint --image-path ${checkpoints}/final --work-path ${checkpoints}/final/criu.work --shell-job ${id}`,
       );
       assert.equal(await init.wait(), 137, 'with exit the container stops');
 
@@ -132,7 +133,7 @@ describe('checkpoint contract (recording runtime)', () => {
       const dir = join(box.root, id, 'init');
       assert.equal(
         calls().find((line) => line.includes(' restore ')),
-        `--log ${dir}/log.json --log-format json restore -d --image-path ${checkpoints}/final --work-path ${dir}/criu.work --bundle ${bundle} --pid-file ${dir}/pid --shell-job ${id}`,
+        `${globalArgs} --log ${dir}/log.json --log-format json restore -d --image-path ${checkpoints}/final --work-path ${dir}/criu.work --bundle ${bundle} --pid-file ${dir}/pid --shell-job ${id}`,
       );
       await back.start(); // A no-op: a restored process is already running.
       await readUntil(back.stdout!, /running/);
@@ -159,7 +160,14 @@ async function criuSkipReason(): Promise<string | undefined> {
     await init.start();
     await execFileAsync(
       'runc',
-      ['checkpoint', '--image-path', join(box.base, 'probe-image'), '--leave-running', probe.id],
+      [
+        ...probe.runtimeArgs,
+        'checkpoint',
+        '--image-path',
+        join(box.base, 'probe-image'),
+        '--leave-running',
+        probe.id,
+      ],
       {
         timeout: 30_000,
       },

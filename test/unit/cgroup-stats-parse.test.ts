@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { MemoryEntry, Stat } from '../../src/runtime/stats-types.js';
+import type { MemoryEntry, Stat } from '../../src/runtime/cgroups/types.js';
 import { CgroupNotFoundError, CgroupParseError } from '../../src/runtime/cgroups/errors.js';
 import {
   MAX_UINT64,

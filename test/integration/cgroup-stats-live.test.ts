@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { BlkioEntry, MemoryEntry, Stat } from '../../src/runtime/stats-types.js';
+import type { BlkioEntry, MemoryEntry, Stat } from '../../src/runtime/cgroups/types.js';
 import { CgroupNotFoundError } from '../../src/runtime/cgroups/errors.js';
 import { cgroupPathsForPid } from '../../src/runtime/cgroups/paths.js';
 import { readCgroupFile, readStats } from '../../src/runtime/cgroups/stats.js';
-import { tempDir, writeBundle } from '../helpers/bundle.js';
+import { tempDir, writeBundle } from '../../support/busybox.js';
 
 const RUNC = '/usr/bin/runc';
 const MEMORY_LIMIT = 64 * 1024 * 1024;

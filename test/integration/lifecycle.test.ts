@@ -258,7 +258,9 @@ describe('a running container', () => {
     }
     const fromRunc = (
       JSON.parse(
-        execFileSync('runc', ['ps', '--format', 'json', container.id], { encoding: 'utf8' }),
+        execFileSync('runc', [...container.runtimeArgs, 'ps', '--format', 'json', container.id], {
+          encoding: 'utf8',
+        }),
       ) as number[]
     ).sort((a, b) => a - b);
     assert.equal(pids.length, 3);
@@ -302,7 +304,9 @@ describe('a running container', () => {
     const pids = [init.systemPid, exec.systemPid];
     await container.delete({ force: true });
     assert.equal(existsSync(container.dir), false);
-    const runcIds = execFileSync('runc', ['list', '-q'], { encoding: 'utf8' }).split('\n');
+    const runcIds = execFileSync('runc', [...container.runtimeArgs, 'list', '-q'], {
+      encoding: 'utf8',
+    }).split('\n');
     assert.equal(runcIds.includes(container.id), false);
     for (const pid of pids)
       assert.equal(existsSync(`/proc/${pid}`), false, `pid ${pid} still exists`);

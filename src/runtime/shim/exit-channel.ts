@@ -5,9 +5,7 @@
  */
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { Socket } from 'node:net';
-import { join } from 'node:path';
-import { ExitFile } from './constants.js';
-import { isErrnoException } from './errors.js';
+import { isErrnoException } from '../errors.js';
 
 export interface ExitChannelHandlers {
   onLine(line: string): void;
@@ -26,12 +24,12 @@ export class ExitChannel {
   }
 
   /**
-   * Opens the channel of the shim whose process folder is `dir`. When the shim
-   * is already gone, `onClosed` is called before this returns.
+   * Opens the channel of a shim (its `exit` FIFO). When the shim is already
+   * gone, `onClosed` is called before this returns.
    */
-  static open(dir: string, handlers: ExitChannelHandlers): ExitChannel {
+  static open(exitFifo: string, handlers: ExitChannelHandlers): ExitChannel {
     const channel = new ExitChannel(handlers);
-    channel.#attach(join(dir, ExitFile));
+    channel.#attach(exitFifo);
     return channel;
   }
 

@@ -1,6 +1,6 @@
 /** Small file helpers for the state folder: crash-safe writes and tolerant reads. */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { isErrnoException } from './errors.js';
+import { CorruptStateError, isErrnoException } from '../errors.js';
 
 /**
  * Writes `data` so that a crash at any instant leaves either the old or the new
@@ -35,6 +35,14 @@ export function readIntIfExists(path: string): number | undefined {
   return Number.isFinite(value) ? value : undefined;
 }
 
+/** A JSON file berth wrote; a torn or foreign one is a CorruptStateError. */
 export function readJson<T>(path: string): T {
-  return JSON.parse(readFileSync(path, 'utf8')) as T;
+  const text = readFileSync(path, 'utf8');
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new CorruptStateError(path, `${path} is not valid JSON: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
 }

@@ -26,7 +26,9 @@ after(() => box.cleanup());
 
 function rootEntries(): string[] {
   try {
-    return readdirSync(box.root).sort();
+    return readdirSync(box.root)
+      .filter((name) => name !== '.runtime')
+      .sort();
   } catch {
     return [];
   }
@@ -257,8 +259,11 @@ describe('choice of runtime', () => {
       await container.delete();
       const calls = readFileSync(record, 'utf8').trim().split('\n');
       const dir = join(box.root, container.id);
+      // Without a --root of the caller's, berth gives the runtime one per state root.
+      const globalArgs = `--root ${box.root}/.runtime/recording-runtime --fake-flag`;
+      assert.deepEqual(container.runtimeArgs, globalArgs.split(' '));
       const subcommands = calls.map((line) => {
-        assert.ok(line.startsWith('--fake-flag '), `runtimeArgs first: ${line}`);
+        assert.ok(line.startsWith(`${globalArgs} `), `runtimeArgs first: ${line}`);
         return line
           .split(' ')
           .find((word) => ['create', 'start', 'exec', 'pause', 'resume', 'delete'].includes(word));
@@ -274,11 +279,11 @@ describe('choice of runtime', () => {
       ]);
       assert.equal(
         calls[0],
-        `--fake-flag --log ${dir}/init/log.json --log-format json create --bundle ${container.path} --pid-file ${dir}/init/pid ${container.id}`,
+        `${globalArgs} --log ${dir}/init/log.json --log-format json create --bundle ${container.path} --pid-file ${dir}/init/pid ${container.id}`,
       );
       assert.equal(
         calls[2],
-        `--fake-flag --log ${dir}/e/log.json --log-format json exec -d --process ${dir}/e/process.json --pid-file ${dir}/e/pid ${container.id}`,
+        `${globalArgs} --log ${dir}/e/log.json --log-format json exec -d --process ${dir}/e/process.json --pid-file ${dir}/e/pid ${container.id}`,
       );
     } finally {
       delete process.env.BERTH_RECORD_FILE;

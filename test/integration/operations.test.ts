@@ -36,7 +36,9 @@ describe('stats', () => {
     await sleep(1500);
     const second = await container.stats();
     const runc = JSON.parse(
-      execFileSync('runc', ['events', '--stats', container.id], { encoding: 'utf8' }),
+      execFileSync('runc', [...container.runtimeArgs, 'events', '--stats', container.id], {
+        encoding: 'utf8',
+      }),
     ).data;
 
     assert.ok(second.cpu.usage.total > first.cpu.usage.total, 'CPU time grows');

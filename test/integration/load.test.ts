@@ -27,7 +27,7 @@ interface Seen {
 const box: Sandbox = sandbox();
 after(async () => {
   // Our own handles were closed to play a supervisor that went away: load afresh to clean up.
-  for (const container of await Container.loadAll(box.root))
+  for (const container of (await Container.loadAll(box.root)).containers)
     await container.delete({ force: true });
   await box.cleanup();
 });

@@ -6,10 +6,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { builtShimPath } from '../../src/runtime/shim/binary.js';
 import { readAll, sandbox, type Sandbox } from '../helpers/env.js';
 
-const asanShim = fileURLToPath(new URL('../../../shim/build/berth-shim-asan', import.meta.url));
+const asanShim = builtShimPath('berth-shim-asan');
 const skipReason = existsSync(asanShim)
   ? false
   : `no ${asanShim}: build it with \`npm run build:shim-asan\``;

@@ -1,0 +1,77 @@
+/** Picking a container's processes back up from their folders. */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { InitProcessID } from './constants.js';
+import { ContainerNotFoundError, InvalidIdError, isErrnoException } from './errors.js';
+import { ContainerProcess, type ProcessOwner } from './process.js';
+import { processFiles } from './state/layout.js';
+import { readPid, readProcessState, readStartTime } from './state/records.js';
+
+/**
+ * Every process recorded under the container folder `dir`, init first (so the
+ * container's own state is settled before its execs'), each already watched:
+ * exits that happened meanwhile are collected, dead shims dealt with. A torn
+ * process.json throws CorruptStateError; a folder without one (a start cut
+ * short) is skipped.
+ */
+export async function loadProcesses<Owner extends ProcessOwner>(
+  owner: Owner,
+  dir: string,
+): Promise<ContainerProcess<Owner>[]> {
+  const ids = readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort((a, b) => (a === InitProcessID ? -1 : b === InitProcessID ? 1 : a.localeCompare(b)));
+  const loaded: ContainerProcess<Owner>[] = [];
+  for (const processId of ids) {
+    const files = processFiles(join(dir, processId));
+    const state = readProcessState(files);
+    if (state === undefined) continue;
+    const process = new ContainerProcess<Owner>({
+      owner,
+      id: processId,
+      files,
+      state,
+      pid: readPid(files) ?? 0,
+      startTime: readStartTime(files),
+      // Whether a loaded init was started is known only to the runtime.
+      started: state.exec || state.checkpoint !== '' ? true : undefined,
+    });
+    await process.watch();
+    loaded.push(process);
+  }
+  return loaded;
+}
+
+/**
+ * Every container folder under `root`, loaded with `load`. What is not a
+ * container folder (a file such as events.log, the runtime's state folder, a
+ * folder without state.json) is skipped; a broken container is reported in
+ * `errors` and does not keep the others from loading.
+ */
+export async function loadEach<C>(
+  root: string,
+  load: (id: string) => Promise<C>,
+): Promise<{ containers: C[]; errors: Array<{ id: string; error: Error }> }> {
+  const result: { containers: C[]; errors: Array<{ id: string; error: Error }> } = {
+    containers: [],
+    errors: [],
+  };
+  let entries;
+  try {
+    entries = readdirSync(root, { withFileTypes: true });
+  } catch (err) {
+    if (isErrnoException(err, 'ENOENT')) return result;
+    throw err;
+  }
+  const ids = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+  for (const id of ids.sort()) {
+    try {
+      result.containers.push(await load(id));
+    } catch (err) {
+      if (err instanceof ContainerNotFoundError || err instanceof InvalidIdError) continue;
+      result.errors.push({ id, error: err as Error });
+    }
+  }
+  return result;
+}

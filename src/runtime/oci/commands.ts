@@ -1,0 +1,61 @@
+/**
+ * One builder per OCI runtime subcommand that the library runs itself (the
+ * shim builds create/run/exec/restore/delete in C: shim/src/runtime_argv.c).
+ * Global arguments (`--root`, `--log-format`) are added by the runner.
+ */
+
+export function stateCommand(id: string): string[] {
+  return ['state', id];
+}
+
+export function startCommand(id: string): string[] {
+  return ['start', id];
+}
+
+export function pauseCommand(id: string): string[] {
+  return ['pause', id];
+}
+
+export function resumeCommand(id: string): string[] {
+  return ['resume', id];
+}
+
+/** `--force` also kills a running container. */
+export function deleteCommand(id: string, options: { force?: boolean } = {}): string[] {
+  return options.force ? ['delete', '--force', id] : ['delete', id];
+}
+
+/** Reads an OCI LinuxResources object on stdin. */
+export function updateCommand(id: string): string[] {
+  return ['update', '--resources', '-', id];
+}
+
+export interface CheckpointCommandOptions {
+  imagePath: string;
+  workPath: string;
+  leaveRunning: boolean;
+  /** Flags shared with restore (`--tcp-established`, `--empty-ns NS`, ...). */
+  criuFlags: readonly string[];
+}
+
+export function checkpointCommand(id: string, options: CheckpointCommandOptions): string[] {
+  const args = ['checkpoint', '--image-path', options.imagePath, '--work-path', options.workPath];
+  if (options.leaveRunning) args.push('--leave-running');
+  args.push(...options.criuFlags, id);
+  return args;
+}
+
+/** True when a runtime's error says the container is not there (runc, crun). */
+export function isNotExistMessage(message: string): boolean {
+  return /does not exist|not exist|not found|no such/i.test(message);
+}
+
+/** `--root DIR` or `--root=DIR` among global runtime arguments. */
+export function hasRootArg(runtimeArgs: readonly string[]): boolean {
+  return runtimeArgs.some((arg) => arg === '--root' || arg.startsWith('--root='));
+}
+
+/** The systemd cgroup driver (`--systemd-cgroup`) among global runtime arguments. */
+export function hasSystemdCgroupArg(runtimeArgs: readonly string[]): boolean {
+  return runtimeArgs.includes('--systemd-cgroup');
+}

@@ -1,0 +1,26 @@
+/** The parts of the OCI runtime spec (config.json) that berth reads or writes. */
+
+/** An OCI runtime-spec `process` object (config.json's, or an exec's). */
+export interface ProcessSpec {
+  args: string[];
+  terminal?: boolean;
+  consoleSize?: { height: number; width: number };
+  user?: { uid: number; gid: number; umask?: number; additionalGids?: number[]; username?: string };
+  env?: string[];
+  cwd?: string;
+  capabilities?: Record<string, string[] | undefined>;
+  rlimits?: Array<{ type: string; hard: number; soft: number }>;
+  noNewPrivileges?: boolean;
+  apparmorProfile?: string;
+  selinuxLabel?: string;
+  oomScoreAdj?: number;
+  [field: string]: unknown;
+}
+
+/** A bundle's config.json. */
+export interface BundleConfig {
+  process: ProcessSpec;
+  root?: { path: string; readonly?: boolean };
+  linux?: { cgroupsPath?: string; [field: string]: unknown };
+  [field: string]: unknown;
+}
