@@ -13,13 +13,20 @@ const mounts: CgroupMount[] = [
     options: ['rw', 'cpu', 'cpuacct'],
   },
   { fsType: 'cgroup2', root: '/', mountPoint: '/sys/fs/cgroup/unified', options: ['rw'] },
+  {
+    fsType: 'cgroup',
+    root: '/',
+    mountPoint: '/sys/fs/cgroup/systemd',
+    options: ['rw', 'xattr', 'name=systemd'],
+  },
 ];
 const own = '5:memory:/session\n3:cpu,cpuacct:/session\n1:name=systemd:/session\n0::/session\n';
 
-test('no cgroupsPath: <own cgroup>/<id> in every hierarchy, named ones left out', () => {
+test('no cgroupsPath: <own cgroup>/<id> in every hierarchy, named ones (runc joins them) too', () => {
   assert.deepEqual(runtimeCgroupDirs(undefined, 'web-1', { ownCgroupText: own, mounts }).sort(), [
     '/sys/fs/cgroup/cpu,cpuacct/session/web-1',
     '/sys/fs/cgroup/memory/session/web-1',
+    '/sys/fs/cgroup/systemd/session/web-1',
     '/sys/fs/cgroup/unified/session/web-1',
   ]);
 });
@@ -30,6 +37,7 @@ test('an absolute cgroupsPath is used as it is; a relative one under our own cgr
     [
       '/sys/fs/cgroup/cpu,cpuacct/berth/web-1',
       '/sys/fs/cgroup/memory/berth/web-1',
+      '/sys/fs/cgroup/systemd/berth/web-1',
       '/sys/fs/cgroup/unified/berth/web-1',
     ],
   );

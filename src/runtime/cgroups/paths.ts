@@ -182,6 +182,27 @@ export function resolveCgroupPaths(
   throw new Error('the process is in no mounted cgroup hierarchy');
 }
 
+/**
+ * The directory of the process's cgroup in every mounted hierarchy, named
+ * ones (name=systemd) included: where a runtime makes, and must remove, a
+ * container's cgroups.
+ */
+export function hierarchyDirs(procCgroupText: string, mounts: readonly CgroupMount[]): string[] {
+  const dirs = new Set<string>();
+  for (const entry of parseProcCgroup(procCgroupText)) {
+    const dir =
+      entry.controllers.length === 0
+        ? lastReachable(mounts, (m) => m.fsType === 'cgroup2', entry.path)
+        : lastReachable(
+            mounts,
+            (m) => m.fsType === 'cgroup' && entry.controllers.every((c) => m.options.includes(c)),
+            entry.path,
+          );
+    if (dir !== undefined) dirs.add(dir);
+  }
+  return [...dirs];
+}
+
 // Mounts do not change under a running supervisor, and re-reading mountinfo
 // (hundreds of lines on a busy host) for every stats call would dominate it.
 let mountCache: CgroupMount[] | undefined;

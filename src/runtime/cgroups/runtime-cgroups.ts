@@ -11,12 +11,7 @@ import { readFileSync, rmdirSync } from 'node:fs';
 import { posix } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isErrnoException } from '../errors.js';
-import {
-  hostCgroupMounts,
-  parseProcCgroup,
-  resolveCgroupPaths,
-  type CgroupMount,
-} from './paths.js';
+import { hostCgroupMounts, hierarchyDirs, parseProcCgroup, type CgroupMount } from './paths.js';
 
 /**
  * The folders, leaf only (parents of an absolute path may be shared), or []
@@ -37,16 +32,7 @@ export function runtimeCgroupDirs(
       : posix.join(entry.path, posix.relative('/', posix.join('/', wanted)));
     return `${entry.hierarchyId}:${entry.controllers.join(',')}:${path}`;
   });
-  if (lines.length === 0) return [];
-  let paths;
-  try {
-    paths = resolveCgroupPaths(lines.join('\n'), options.mounts ?? hostCgroupMounts());
-  } catch {
-    return [];
-  }
-  const dirs = new Set(paths.v1.values());
-  if (paths.unified !== undefined) dirs.add(paths.unified);
-  return [...dirs];
+  return hierarchyDirs(lines.join('\n'), options.mounts ?? hostCgroupMounts());
 }
 
 /**

@@ -1,0 +1,268 @@
+/**
+ * Defects found when the library was tried from outside (issue 7), each kept
+ * as the test that failed before its fix.
+ */
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  AbortError,
+  Container,
+  ContainerExitedError,
+  ContainerNotStartedError,
+  ContainerStartTimeoutError,
+  CorruptStateError,
+  ProcessExitedError,
+  RuntimeError,
+  State,
+} from '../../src/index.js';
+import { assertNothingLeft, fakeRuntime, sandbox, uniqueId, type Sandbox } from '../helpers/env.js';
+
+const box: Sandbox = sandbox();
+after(() => box.cleanup());
+
+/** Every cgroup folder named `id` in any hierarchy, a few levels deep. */
+function cgroupsNamed(id: string): string[] {
+  const out = execFileSync(
+    'find',
+    ['/sys/fs/cgroup', '-maxdepth', '5', '-type', 'd', '-name', id],
+    {
+      encoding: 'utf8',
+    },
+  );
+  return out.split('\n').filter(Boolean);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z');
+  } catch {
+    return false;
+  }
+}
+
+describe('1. a failed start never touches a namesake it did not create', () => {
+  test('two roots, one id: each root has its own runtime state; a refused run leaves the other running', async () => {
+    const id = uniqueId('twin');
+    const rootA = join(box.base, 'root-a');
+    const rootB = join(box.base, 'root-b');
+    const a = await Container.create({
+      root: rootA,
+      id,
+      bundle: box.bundle({ args: ['sleep', '100'] }),
+    });
+    const b = await Container.create({
+      root: rootB,
+      id,
+      bundle: box.bundle({ args: ['sleep', '100'], cgroupsPath: `/berth-test/${id}-b` }),
+    });
+    const c = await Container.create({
+      root: join(box.base, 'root-c'),
+      id,
+      bundle: box.bundle({ args: ['true'] }),
+      // Forced into A's runtime state: the runtime refuses the id.
+      runtimeArgs: [...a.runtimeArgs],
+    });
+    try {
+      assert.notDeepEqual(a.runtimeArgs, b.runtimeArgs, 'each root its own runtime root');
+      const initA = await a.run();
+      const initB = await b.run();
+      assert.equal(initB.state(), State.Running, 'the same id runs in a second root');
+      await assert.rejects(
+        c.run(),
+        (err: unknown) => err instanceof RuntimeError && /already exists/.test(err.message),
+      );
+      await sleep(200);
+      assert.equal(initA.state(), State.Running, "root A's container was not killed");
+      assert.ok(isAlive(initA.systemPid));
+      assert.equal(await a.status(), 'running');
+    } finally {
+      for (const container of [c, b, a]) await container.delete({ force: true });
+    }
+    for (const [root, container] of [
+      [rootA, a],
+      [rootB, b],
+    ] as const)
+      assertNothingLeft(root, [container.id]);
+  });
+});
+
+describe('2. every runtime call is bounded', () => {
+  test('a runtime that hangs on everything: run() and start() settle with ContainerStartTimeoutError near the timeout', async () => {
+    const pidFile = join(box.base, 'hung-pids');
+    process.env.BERTH_HANG_ON = 'create run state delete';
+    process.env.BERTH_HANG_PIDFILE = pidFile;
+    const container = await box.create(
+      { args: ['sleep', '100'] },
+      { runtime: fakeRuntime('hang-on-runtime'), timeout: 500 },
+    );
+    try {
+      for (const start of [() => container.run(), () => container.start()]) {
+        const began = Date.now();
+        await assert.rejects(start(), ContainerStartTimeoutError);
+        const elapsed = Date.now() - began;
+        assert.ok(elapsed >= 450 && elapsed < 3000, `settled after ${elapsed} ms`);
+        assert.deepEqual(readdirSync(container.dir), ['state.json']);
+      }
+    } finally {
+      delete process.env.BERTH_HANG_ON;
+      delete process.env.BERTH_HANG_PIDFILE;
+    }
+    // Everything the starts spawned (the hung runtimes, the hung `state` of the cleanup) is gone.
+    const hung = readFileSync(pidFile, 'utf8').split('\n').filter(Boolean).map(Number);
+    assert.ok(hung.length >= 3, `hung runtimes recorded: ${hung.join(' ')}`);
+    await sleep(100);
+    assert.deepEqual(
+      hung.filter((pid) => isAlive(pid)),
+      [],
+      'hung runtime processes killed',
+    );
+    await container.delete();
+    assertNothingLeft(box.root, [container.id]);
+  });
+
+  test('pause, resume, update, status and delete honour an AbortSignal', async () => {
+    const pidFile = join(box.base, 'hung-pause');
+    const container = await box.create(
+      { args: ['sleep', '100'] },
+      { runtime: fakeRuntime('hang-on-runtime') },
+    );
+    const init = await container.run();
+    process.env.BERTH_HANG_ON = 'pause resume update state';
+    process.env.BERTH_HANG_PIDFILE = pidFile;
+    try {
+      for (const call of [
+        (signal: AbortSignal) => container.pause({ signal }),
+        (signal: AbortSignal) => container.resume({ signal }),
+        (signal: AbortSignal) => container.updateResources({ cpuShares: 512 }, { signal }),
+        (signal: AbortSignal) => container.status({ signal }),
+      ]) {
+        const began = Date.now();
+        await assert.rejects(call(AbortSignal.timeout(200)), AbortError);
+        assert.ok(Date.now() - began < 1500);
+      }
+    } finally {
+      delete process.env.BERTH_HANG_ON;
+      delete process.env.BERTH_HANG_PIDFILE;
+    }
+    await sleep(100);
+    const hung = readFileSync(pidFile, 'utf8').split('\n').filter(Boolean).map(Number);
+    assert.equal(hung.length, 4);
+    assert.deepEqual(
+      hung.filter((pid) => isAlive(pid)),
+      [],
+    );
+    assert.equal(init.state(), State.Running);
+    await container.delete({ force: true });
+  });
+});
+
+describe('3. aborted and timed-out starts leave no cgroup', () => {
+  test('starts of real runc cut 5-60 ms in: no cgroup folder named after the container', async () => {
+    for (let attempt = 0; attempt < 12; attempt++) {
+      const container = await box.create({ args: ['sleep', '100'] });
+      const cutAfter = 5 + ((attempt * 5) % 56);
+      const started =
+        attempt % 2
+          ? container.run({ signal: AbortSignal.timeout(cutAfter) })
+          : container.start({ signal: AbortSignal.timeout(cutAfter) });
+      const outcome = await started.then(
+        () => 'started',
+        (err: unknown) => (err instanceof AbortError ? 'aborted' : String(err)),
+      );
+      assert.ok(['started', 'aborted'].includes(outcome), outcome);
+      if (outcome === 'aborted') {
+        assert.deepEqual(
+          cgroupsNamed(container.id),
+          [],
+          `attempt ${attempt}, cut after ${cutAfter} ms`,
+        );
+      }
+      await container.delete({ force: true });
+      assert.deepEqual(cgroupsNamed(container.id), [], `after delete, attempt ${attempt}`);
+    }
+  });
+});
+
+describe('4. one broken entry does not block recovery', () => {
+  test('loadAll skips strays, loads the healthy, reports the broken with a typed error', async () => {
+    const root = join(box.base, 'root-load');
+    const healthy = await Container.create({ root, id: uniqueId('ok'), bundle: box.bundle() });
+    const emptyOne = await Container.create({ root, id: uniqueId('empty'), bundle: box.bundle() });
+    const tornOne = await Container.create({ root, id: uniqueId('torn'), bundle: box.bundle() });
+    writeFileSync(join(root, 'events.log'), '{"type":"exit"}\n');
+    writeFileSync(join(emptyOne.dir, 'state.json'), '');
+    writeFileSync(join(tornOne.dir, 'state.json'), '{"bundle":"/x","labels":[');
+    const { containers, errors } = await Container.loadAll(root);
+    assert.deepEqual(
+      containers.map((c) => c.id),
+      [healthy.id],
+    );
+    assert.deepEqual(errors.map((e) => e.id).sort(), [emptyOne.id, tornOne.id].sort());
+    for (const { error } of errors) {
+      assert.ok(error instanceof CorruptStateError);
+      assert.equal(error.code, 'ERR_CORRUPT_STATE');
+    }
+    await assert.rejects(Container.load(root, tornOne.id), CorruptStateError);
+    for (const c of containers) c.close();
+    await healthy.delete();
+    rmSync(root, { recursive: true, force: true });
+  });
+});
+
+describe('6. a stdin writer is released once the process is gone', () => {
+  test('writes to the stdin of `head -c 100` fail with EPIPE after it exits', async () => {
+    const container = await box.create({ args: ['head', '-c', '100'] });
+    const init = await container.run({ stdio: { stdin: 'pipe', stdout: 'pipe' } });
+    init.stdout!.resume();
+    const released = new Promise<string>((resolve) => {
+      init.stdin!.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+      init.stdin!.on('close', () => resolve('close'));
+    });
+    const chunk = Buffer.alloc(4096, 'x');
+    const writer = (async () => {
+      for (let i = 0; i < 2000 && !init.stdin!.destroyed; i++) {
+        if (!init.stdin!.write(chunk)) await sleep(5);
+      }
+    })();
+    assert.equal(await init.wait(), 0);
+    const outcome = await Promise.race([released, sleep(5000, 'still blocked')]);
+    assert.ok(outcome === 'EPIPE' || outcome === 'close', `writer: ${outcome}`);
+    await writer;
+    await container.delete();
+  });
+});
+
+describe('7. after exit, every process call says so', () => {
+  test('signal, resize and closeStdin throw the same typed error once wait() resolved', async () => {
+    const container = await box.create({ args: ['sleep', '100'], terminal: false });
+    const init = await container.run();
+    const exec = await container.exec('short', { args: ['true'] });
+    assert.equal(await exec.wait(), 0);
+    await assert.rejects(exec.signal('SIGTERM'), ProcessExitedError);
+    await assert.rejects(exec.resize(80, 24), ProcessExitedError);
+    await assert.rejects(exec.closeStdin(), ProcessExitedError);
+    await init.signal('SIGKILL');
+    assert.equal(await init.wait(), 137);
+    await assert.rejects(init.signal('SIGTERM'), ContainerExitedError);
+    await assert.rejects(init.resize(80, 24), ContainerExitedError);
+    await assert.rejects(init.closeStdin(), ContainerExitedError);
+    await container.delete();
+  });
+
+  test('a created, not started container: exec and pause are ContainerNotStartedError; signal still works', async () => {
+    const container = await box.create({ args: ['sleep', '100'] });
+    const init = await container.start();
+    assert.equal(init.started, false);
+    await assert.rejects(container.exec('e', { args: ['true'] }), ContainerNotStartedError);
+    await assert.rejects(container.pause(), ContainerNotStartedError);
+    await assert.rejects(container.updateResources({ cpuShares: 512 }), ContainerNotStartedError);
+    await init.signal('SIGKILL');
+    assert.equal(await init.wait(), 137);
+    await container.delete();
+    assert.equal(existsSync(container.dir), false);
+  });
+});
