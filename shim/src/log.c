@@ -16,7 +16,7 @@ static int log_fd = -1;
 
 void log_open(void)
 {
-	log_fd = open("shim-log.json", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
+	log_fd = open(SHIM_LOG_FILE, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
 }
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 if invalid. */

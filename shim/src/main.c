@@ -87,7 +87,7 @@ static void fail(const char *format, ...)
 	fmt_v(msg, sizeof msg, format, ap);
 	va_end(ap);
 	log_error("%s", msg);
-	report("error %s", msg);
+	report(READY_ERROR " %s", msg);
 	if (listen_fd >= 0)
 		term_unlink_socket();
 	exit(1);
@@ -118,7 +118,7 @@ static void emit(const char *line)
 static void on_control(unsigned type, unsigned w, unsigned h)
 {
 	switch (type) {
-	case 0:
+	case CONTROL_CLOSE_STDIN:
 		log_info("control: close stdin");
 		if (!opts.terminal)
 			stream_close_stdin(&g_in);
@@ -127,7 +127,7 @@ static void on_control(unsigned type, unsigned w, unsigned h)
 		else
 			eof_pending = true;
 		break;
-	case 1:
+	case CONTROL_RESIZE:
 		if (!opts.terminal) {
 			log_info("control: resize %ux%u ignored: no terminal", w, h);
 		} else if (master_fd >= 0) {
@@ -215,7 +215,7 @@ static void on_runtime_exit(void)
 			oom_fd = oom_start(pid);
 	}
 	log_info("process pid %d", (int)pid);
-	report("ok %d", (int)pid);
+	report(READY_OK " %d", (int)pid);
 	phase = PH_RUNNING;
 	/* Collect what was left unreaped while the runtime ran, the process included. */
 	reaper_reap(watch, 2, false);
@@ -527,8 +527,8 @@ int main(int argc, char **argv)
 	int subreaper_err = errno;
 
 	const char *exit_err = NULL, *control_err = NULL;
-	exit_fd = open_fifo("exit", &exit_err);
-	control_fd = open_fifo("control", &control_err);
+	exit_fd = open_fifo(EXIT_FIFO, &exit_err);
+	control_fd = open_fifo(CONTROL_FIFO, &control_err);
 	log_open();
 
 	if (usage_err)
@@ -581,7 +581,7 @@ int main(int argc, char **argv)
 		oom_stop();
 	}
 	char line[32];
-	fmt(line, sizeof line, "exit %d\n", watch[W_PROCESS].status);
+	fmt(line, sizeof line, EVENT_EXIT " %d\n", watch[W_PROCESS].status);
 	emit(line);
 	if (opts.mode != MODE_EXEC)
 		runtime_run_sync(&opts, RT_DELETE, DELETE_TIMEOUT_MS);

@@ -242,7 +242,7 @@ void oom_check(void (*emit)(const char *line))
 			return;
 		if (access(cg_dir, F_OK) == 0) {
 			log_info("oom: memory cgroup %s hit its limit", cg_dir);
-			emit("oom\n");
+			emit(EVENT_OOM "\n");
 		}
 	} else if (kind == OOM_V2) {
 		struct inotify_event_buf {
@@ -254,7 +254,7 @@ void oom_check(void (*emit)(const char *line))
 		if (read_oom_kills(&now) && now > last_kills) {
 			log_info("oom: %llu kill(s) in %s", now - last_kills, cg_dir);
 			last_kills = now;
-			emit("oom\n");
+			emit(EVENT_OOM "\n");
 		}
 	}
 }

@@ -46,7 +46,7 @@ int exit_status_of(int ws)
 		return WEXITSTATUS(ws);
 	if (WIFSIGNALED(ws))
 		return 128 + WTERMSIG(ws);
-	return 255;
+	return UNKNOWN_STATUS;
 }
 
 /*

@@ -76,10 +76,10 @@ pid_t runtime_spawn(const struct options *o, enum rt_action action, const int st
 	static const char *argv[ARGV_MAX];
 	int n = 0;
 
-	if (!join_path(log_path, sizeof log_path, g_abs, "log.json") ||
-	    !join_path(pid_path, sizeof pid_path, g_abs, "pid") ||
-	    !join_path(process_path, sizeof process_path, g_abs, "process.json") ||
-	    !join_path(work_path, sizeof work_path, g_abs, "criu.work")) {
+	if (!join_path(log_path, sizeof log_path, g_abs, RUNTIME_LOG_FILE) ||
+	    !join_path(pid_path, sizeof pid_path, g_abs, PID_FILE) ||
+	    !join_path(process_path, sizeof process_path, g_abs, PROCESS_FILE) ||
+	    !join_path(work_path, sizeof work_path, g_abs, CRIU_WORK_DIR)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -245,7 +245,7 @@ void runtime_last_error(char *out, size_t cap)
 {
 	static char tail[16384];
 	out[0] = '\0';
-	int fd = open("log.json", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int fd = open(RUNTIME_LOG_FILE, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return;
 	off_t size = lseek(fd, 0, SEEK_END);

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "protocol.h"
+
 #define MAX_EXTRA_ARGS 32
 #define PATH_BUF 4096
 
@@ -120,7 +122,6 @@ void term_resize(int master, unsigned width, unsigned height);
 void term_send_eof(int master);
 void term_unlink_socket(void);
 const char *term_socket_path(void);
-#define CONSOLE_SOCKET "console.sock"
 
 /* control.c */
 typedef void (*control_cb)(unsigned type, unsigned width, unsigned height);
