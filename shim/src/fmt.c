@@ -8,10 +8,11 @@
  * fmt() keeps the compiler checking every call.
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/types.h>
 
-#include "shim.h"
+#include "fmt.h"
 
 struct out {
 	char *buf;

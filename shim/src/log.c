@@ -10,7 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "shim.h"
+#include "fmt.h"
+#include "log.h"
+#include "protocol.h"
 
 static int log_fd = -1;
 

@@ -1,13 +1,16 @@
 /*
  * berth-shim: monitors one container process (init or exec) so that it can
  * outlive the supervisor. See ../PROTOCOL.md for the contract with the
- * TypeScript library; this file parses arguments and runs the event loop.
+ * TypeScript library. This file is its lifecycle: startup, the event loop
+ * through the phases starting (the runtime runs), running (the process runs)
+ * and draining (the process exited, its output is still arriving), and exit.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/close_range.h>
@@ -15,7 +18,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "shim.h"
+#include "args.h"
+#include "control.h"
+#include "fmt.h"
+#include "log.h"
+#include "oom.h"
+#include "protocol.h"
+#include "reaper.h"
+#include "runtime.h"
+#include "runtime_log.h"
+#include "statusfile.h"
+#include "stream.h"
+#include "terminal.h"
+#include "util.h"
 
 /* Output still arriving after the process exited: stop once nothing came for
  * DRAIN_IDLE_MS (a leftover child may hold the pipe open forever), and in any
@@ -24,9 +39,10 @@
 #define DRAIN_MAX_MS 2000
 #define DELETE_TIMEOUT_MS 10000
 
-char g_abs[PATH_BUF];
+/* Absolute path of the process folder (the shim's working directory). */
+static char abs_dir[PATH_BUF];
 
-static struct options opts = {.stdio_timeout_ms = 10000, .ready_fd = -1};
+static struct options opts;
 static int exit_fd = -1, control_fd = -1, ready_fd = -1;
 static int listen_fd = -1, conn_fd = -1, master_fd = -1, oom_fd = -1;
 static bool resize_pending, eof_pending;
@@ -36,20 +52,6 @@ enum { W_RUNTIME, W_PROCESS };
 static struct child_watch watch[2];
 
 static enum { PH_STARTING, PH_RUNNING, PH_DRAIN } phase;
-
-static const char *verb(void)
-{
-	switch (opts.mode) {
-	case MODE_EXEC:
-		return "exec";
-	case MODE_RESTORE:
-		return "restore";
-	case MODE_RUN:
-		return "run";
-	default:
-		return "create";
-	}
-}
 
 static void report(const char *format, ...) __attribute__((format(printf, 1, 2)));
 static void report(const char *format, ...)
@@ -186,10 +188,10 @@ static void on_runtime_exit(void)
 	if (watch[W_RUNTIME].status != 0) {
 		char msg[1024];
 		runtime_last_error(msg, sizeof msg);
-		fail("%s %s failed (exit status %d)%s%s", opts.runtime, verb(), watch[W_RUNTIME].status,
+		fail("%s %s failed (exit status %d)%s%s", opts.runtime, mode_verb(opts.mode), watch[W_RUNTIME].status,
 		     msg[0] ? ": " : "", msg);
 	}
-	log_info("%s %s succeeded", opts.runtime, verb());
+	log_info("%s %s succeeded", opts.runtime, mode_verb(opts.mode));
 	if (opts.terminal && master_fd < 0)
 		abandon("console socket", "the runtime did not send a pty master");
 	pid_t pid;
@@ -327,122 +329,6 @@ static void run_loop(void)
 	}
 }
 
-static const char *usage_err;
-
-/* Only the first error is kept; parsing goes on so that --ready-fd is still
- * found and the error can be reported on it. */
-static void usage(const char *format, ...) __attribute__((format(printf, 1, 2)));
-static void usage(const char *format, ...)
-{
-	static char buf[256];
-	if (usage_err)
-		return;
-	va_list ap;
-	va_start(ap, format);
-	fmt_v(buf, sizeof buf, format, ap);
-	va_end(ap);
-	usage_err = buf;
-}
-
-static void parse_args(int argc, char **argv)
-{
-	const char *pos[3];
-	int npos = 0;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (strncmp(a, "--", 2) || !a[2]) {
-			if (npos == 3)
-				usage("unexpected argument \"%s\"", a);
-			else
-				pos[npos++] = a;
-			continue;
-		}
-		const char *eq = strchr(a, '=');
-		int nl = eq ? (int)(eq - a) : (int)strlen(a);
-		const char *val = eq ? eq + 1 : NULL;
-		bool flag = false;
-#define IS(name) ((size_t)nl == sizeof(name) - 1 && !strncmp(a, name, (size_t)nl))
-		if (IS("--terminal") || IS("--no-pivot") || IS("--oom")) {
-			flag = true;
-			if (val) {
-				usage("%.*s takes no value", nl, a);
-				continue;
-			}
-		} else if (!IS("--mode") && !IS("--stdin") && !IS("--stdout") && !IS("--stderr") &&
-			   !IS("--runtime-arg") && !IS("--restore-arg") && !IS("--checkpoint") &&
-			   !IS("--stdio-timeout") && !IS("--ready-fd")) {
-			usage("unknown option %.*s", nl, a);
-			continue;
-		}
-		if (!flag && !val) {
-			if (i + 1 >= argc) {
-				usage("%.*s needs a value", nl, a);
-				break;
-			}
-			val = argv[++i];
-		}
-		long v;
-		if (IS("--terminal")) {
-			opts.terminal = true;
-		} else if (IS("--no-pivot")) {
-			opts.no_pivot = true;
-		} else if (IS("--oom")) {
-			opts.oom = true;
-		} else if (IS("--mode")) {
-			if (!strcmp(val, "create"))
-				opts.mode = MODE_CREATE;
-			else if (!strcmp(val, "run"))
-				opts.mode = MODE_RUN;
-			else if (!strcmp(val, "exec"))
-				opts.mode = MODE_EXEC;
-			else if (!strcmp(val, "restore"))
-				opts.mode = MODE_RESTORE;
-			else
-				usage("--mode must be create, run, exec or restore, not \"%s\"", val);
-		} else if (IS("--stdin")) {
-			opts.stdin_path = val;
-		} else if (IS("--stdout")) {
-			opts.stdout_path = val;
-		} else if (IS("--stderr")) {
-			opts.stderr_path = val;
-		} else if (IS("--runtime-arg")) {
-			if (opts.n_runtime_args == MAX_EXTRA_ARGS)
-				usage("more than %d --runtime-arg", MAX_EXTRA_ARGS);
-			else
-				opts.runtime_args[opts.n_runtime_args++] = val;
-		} else if (IS("--restore-arg")) {
-			if (opts.n_restore_args == MAX_EXTRA_ARGS)
-				usage("more than %d --restore-arg", MAX_EXTRA_ARGS);
-			else
-				opts.restore_args[opts.n_restore_args++] = val;
-		} else if (IS("--checkpoint")) {
-			opts.checkpoint = val;
-		} else if (IS("--stdio-timeout")) {
-			if (!parse_long(val, &v) || v < 0 || v > 86400000)
-				usage("--stdio-timeout must be a number of milliseconds, not \"%s\"", val);
-			else
-				opts.stdio_timeout_ms = v;
-		} else if (IS("--ready-fd")) {
-			if (!parse_long(val, &v) || v < 0 || v > 0x7fffffff)
-				usage("--ready-fd must be a descriptor number, not \"%s\"", val);
-			else
-				opts.ready_fd = (int)v;
-		}
-#undef IS
-	}
-	if (npos != 3) {
-		usage("usage: berth-shim [OPTIONS] CONTAINER_ID BUNDLE RUNTIME");
-		return;
-	}
-	opts.id = pos[0];
-	opts.bundle = pos[1];
-	opts.runtime = pos[2];
-	if (!*opts.id || !*opts.runtime)
-		usage("container id and runtime must not be empty");
-	else if (opts.mode == MODE_RESTORE && (!opts.checkpoint || !*opts.checkpoint))
-		usage("--mode restore needs --checkpoint");
-}
-
 /*
  * Descriptors: 0-2 are kept (and opened on /dev/null if closed, so that no
  * file we open lands there, where the runtime's stdio would replace it); the
@@ -491,7 +377,7 @@ static int open_fifo(const char *name, const char **err)
 	/* The shim makes its own FIFOs: Node has no mkfifo(3), and a mkfifo(1)
 	 * process per start would cost the library more than the shim's syscall. */
 	if (mkfifo(name, 0600) < 0 && errno != EEXIST) {
-		*err = strerror(errno);
+		*err = errstr(errno);
 		return -1;
 	}
 	int fd = open(name, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
@@ -509,7 +395,7 @@ static int open_fifo(const char *name, const char **err)
 
 int main(int argc, char **argv)
 {
-	parse_args(argc, argv);
+	const char *usage_err = args_parse(argc, argv, &opts);
 
 	/* The shim outlives its terminal and its caller; none of these may kill it. */
 	signal(SIGPIPE, SIG_IGN);
@@ -539,9 +425,11 @@ int main(int argc, char **argv)
 		fail("open exit FIFO: %s", exit_err);
 	if (control_fd < 0)
 		fail("open control FIFO: %s", control_err);
-	if (!getcwd(g_abs, sizeof g_abs))
+	if (!getcwd(abs_dir, sizeof abs_dir))
 		fail("getcwd: %s", errstr(errno));
-	log_info("berth-shim %s %s (pid %d)", verb(), opts.id, (int)getpid());
+	if (runtime_init(abs_dir) < 0)
+		fail("%s: %s", abs_dir, errstr(errno));
+	log_info("berth-shim %s %s (pid %d)", mode_verb(opts.mode), opts.id, (int)getpid());
 	if (subreaper_rc < 0)
 		fail("PR_SET_CHILD_SUBREAPER: %s", errstr(subreaper_err));
 	if (reaper_init() < 0)
@@ -558,7 +446,7 @@ int main(int argc, char **argv)
 			     : opts.mode == MODE_RESTORE ? RT_RESTORE
 			     : opts.mode == MODE_RUN	 ? RT_RUN
 							 : RT_CREATE;
-	pid_t rt = runtime_spawn(&opts, act, child, opts.terminal ? term_socket_path() : NULL);
+	pid_t rt = runtime_spawn(&opts, act, child, opts.terminal ? term_socket_path(abs_dir) : NULL);
 	int spawn_err = errno;
 	/* The runtime (and the container) hold the child ends now; ours would keep
 	 * the output pipes from ever reporting EOF. */

@@ -8,6 +8,7 @@
  * cgroup v2: inotify on memory.events; an OOM kill is a growth of oom_kill.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,7 +17,11 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
-#include "shim.h"
+#include "fmt.h"
+#include "log.h"
+#include "oom.h"
+#include "protocol.h"
+#include "util.h"
 
 enum oom_kind { OOM_NONE, OOM_V1, OOM_V2 };
 

@@ -13,7 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "shim.h"
+#include "protocol.h"
+#include "reaper.h"
 
 #define EARLY_MAX 64
 

@@ -9,7 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "shim.h"
+#include "fmt.h"
+#include "protocol.h"
+#include "statusfile.h"
+#include "util.h"
 
 int write_atomic(const char *name, const char *content)
 {

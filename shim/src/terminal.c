@@ -15,7 +15,11 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "shim.h"
+#include "fmt.h"
+#include "log.h"
+#include "protocol.h"
+#include "terminal.h"
+#include "util.h"
 
 int term_listen(char *err, size_t errlen)
 {
@@ -105,10 +109,10 @@ void term_send_eof(int master)
 		log_warn("send EOF to terminal: %s", n < 0 ? errstr(errno) : "short write");
 }
 
-const char *term_socket_path(void)
+const char *term_socket_path(const char *dir)
 {
 	static char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	int n = fmt(path, sizeof path, "%s/%s", g_abs, CONSOLE_SOCKET_FILE);
+	int n = fmt(path, sizeof path, "%s/%s", dir, CONSOLE_SOCKET_FILE);
 	if (n < 0 || (size_t)n >= sizeof path)
 		fmt(path, sizeof path, "/proc/%d/cwd/%s", (int)getpid(), CONSOLE_SOCKET_FILE);
 	return path;
