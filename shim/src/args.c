@@ -94,7 +94,8 @@ const char *args_parse(int argc, char **argv, struct options *o)
 			else if (!strcmp(val, "restore"))
 				o->mode = MODE_RESTORE;
 			else
-				usage("--mode must be create, run, exec or restore, not \"%s\"", val);
+				usage("--mode must be create, run, exec or restore, not \"%s\"",
+				      val);
 		} else if (IS("--stdin")) {
 			o->stdin_path = val;
 		} else if (IS("--stdout")) {
@@ -115,7 +116,8 @@ const char *args_parse(int argc, char **argv, struct options *o)
 			o->checkpoint = val;
 		} else if (IS("--stdio-timeout")) {
 			if (!parse_long(val, &v) || v < 0 || v > 86400000)
-				usage("--stdio-timeout must be a number of milliseconds, not \"%s\"", val);
+				usage("--stdio-timeout must be a number of milliseconds, not \"%s\"",
+				      val);
 			else
 				o->stdio_timeout_ms = v;
 		} else if (IS("--ready-fd")) {

@@ -7,13 +7,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/close_range.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -93,6 +93,20 @@ static void fail(const char *format, ...)
 	if (listen_fd >= 0)
 		term_unlink_socket();
 	exit(1);
+}
+
+static enum rt_action start_action(enum shim_mode mode)
+{
+	switch (mode) {
+	case MODE_EXEC:
+		return RT_EXEC;
+	case MODE_RESTORE:
+		return RT_RESTORE;
+	case MODE_RUN:
+		return RT_RUN;
+	default:
+		return RT_CREATE;
+	}
 }
 
 /* The runtime succeeded but we cannot watch the result: do not leave an orphan. */
@@ -188,8 +202,8 @@ static void on_runtime_exit(void)
 	if (watch[W_RUNTIME].status != 0) {
 		char msg[1024];
 		runtime_last_error(msg, sizeof msg);
-		fail("%s %s failed (exit status %d)%s%s", opts.runtime, mode_verb(opts.mode), watch[W_RUNTIME].status,
-		     msg[0] ? ": " : "", msg);
+		fail("%s %s failed (exit status %d)%s%s", opts.runtime, mode_verb(opts.mode),
+		     watch[W_RUNTIME].status, msg[0] ? ": " : "", msg);
 	}
 	log_info("%s %s succeeded", opts.runtime, mode_verb(opts.mode));
 	if (opts.terminal && master_fd < 0)
@@ -275,7 +289,8 @@ static void run_loop(void)
 			if (stream_out_done(&g_out) && stream_out_done(&g_err))
 				return;
 			long long now = mono_ms();
-			long long idle_end = g_last_io + DRAIN_IDLE_MS, hard_end = drain_start + DRAIN_MAX_MS;
+			long long idle_end = g_last_io + DRAIN_IDLE_MS,
+				  hard_end = drain_start + DRAIN_MAX_MS;
 			long long until = idle_end < hard_end ? idle_end : hard_end;
 			if (now >= until) {
 				log_warn("output not fully drained after the process exited (%s)",
@@ -442,11 +457,8 @@ int main(int argc, char **argv)
 	if (opts.terminal && (listen_fd = term_listen(err, sizeof err)) < 0)
 		fail("%s", err);
 
-	enum rt_action act = opts.mode == MODE_EXEC      ? RT_EXEC
-			     : opts.mode == MODE_RESTORE ? RT_RESTORE
-			     : opts.mode == MODE_RUN	 ? RT_RUN
-							 : RT_CREATE;
-	pid_t rt = runtime_spawn(&opts, act, child, opts.terminal ? term_socket_path(abs_dir) : NULL);
+	const char *sock = opts.terminal ? term_socket_path(abs_dir) : NULL;
+	pid_t rt = runtime_spawn(&opts, start_action(opts.mode), child, sock);
 	int spawn_err = errno;
 	/* The runtime (and the container) hold the child ends now; ours would keep
 	 * the output pipes from ever reporting EOF. */

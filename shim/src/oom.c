@@ -8,8 +8,8 @@
  * cgroup v2: inotify on memory.events; an OOM kill is a growth of oom_kill.
  */
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,9 +88,9 @@ static void unescape_octal(char *s)
 }
 
 struct mount_lookup {
-	bool v2;          /* looking for the cgroup2 mount rather than v1 "memory" */
-	const char *cg;   /* the cgroup path to resolve */
-	char *out;        /* PATH_BUF */
+	bool v2;        /* looking for the cgroup2 mount rather than v1 "memory" */
+	const char *cg; /* the cgroup path to resolve */
+	char *out;      /* PATH_BUF */
 	bool found;
 };
 
@@ -114,7 +114,8 @@ static int mount_line(char *line, void *ctx)
 	char *super = source ? strtok_r(NULL, " ", &save) : NULL;
 	if (!super)
 		return 0;
-	if (m->v2 ? strcmp(fstype, "cgroup2") : (strcmp(fstype, "cgroup") || !has_token(super, "memory")))
+	if (m->v2 ? strcmp(fstype, "cgroup2")
+		  : (strcmp(fstype, "cgroup") || !has_token(super, "memory")))
 		return 0;
 	char *root = f[3], *mnt = f[4];
 	unescape_octal(root);
@@ -230,7 +231,8 @@ int oom_start(pid_t pid)
 		}
 	}
 	if (!m.found)
-		log_warn("oom: no memory cgroup found for pid %d; OOM kills will not be reported", (int)pid);
+		log_warn("oom: no memory cgroup found for pid %d; OOM kills will not be reported",
+			 (int)pid);
 	else if (watch_fd >= 0)
 		log_info("oom: watching %s (cgroup v%d)", cg_dir, kind == OOM_V1 ? 1 : 2);
 	if (watch_fd < 0)

@@ -65,7 +65,8 @@ void reaper_reap(struct child_watch *w, int n, bool hold_others)
 	if (hold_others) {
 		for (int i = 0; i < n; i++) {
 			int ws;
-			if (w[i].pid > 0 && !w[i].done && waitpid(w[i].pid, &ws, WNOHANG) == w[i].pid) {
+			if (w[i].pid > 0 && !w[i].done &&
+			    waitpid(w[i].pid, &ws, WNOHANG) == w[i].pid) {
 				w[i].done = true;
 				w[i].status = exit_status_of(ws);
 			}

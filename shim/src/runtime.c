@@ -87,7 +87,7 @@ int runtime_run_sync(const struct options *o, enum rt_action action, long timeou
 		long long left = deadline - mono_ms();
 		if (left <= 0) {
 			if (killed) {
-				/* SIGKILL was not enough within the grace period; leave it to init. */
+				/* Not even SIGKILL within the grace period: leave it to init. */
 				log_error("%s did not exit after SIGKILL", cmdline);
 				return -1;
 			}
@@ -103,7 +103,8 @@ int runtime_run_sync(const struct options *o, enum rt_action action, long timeou
 	if (w.status != 0) {
 		char msg[1024];
 		runtime_last_error(msg, sizeof msg);
-		log_warn("%s exited with status %d%s%s", cmdline, w.status, msg[0] ? ": " : "", msg);
+		log_warn("%s exited with status %d%s%s", cmdline, w.status, msg[0] ? ": " : "",
+			 msg);
 	}
 	return w.status;
 }

@@ -23,7 +23,7 @@ int runtime_argv(const char *argv[RUNTIME_ARGV_MAX], const struct options *o, en
 		argv[n++] = paths->pid;
 		break;
 	case RT_RUN:
-		/* create and start in one runtime process, for callers with nothing to do in between */
+		/* One runtime process instead of two, for callers with nothing to do in between. */
 		argv[n++] = "run";
 		argv[n++] = "-d";
 		argv[n++] = "--bundle";

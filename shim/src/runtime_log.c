@@ -10,6 +10,15 @@
 #include "protocol.h"
 #include "runtime_log.h"
 
+static unsigned hex_digit(char h)
+{
+	if (h >= 'a')
+		return (unsigned)(h - 'a' + 10);
+	if (h >= 'A')
+		return (unsigned)(h - 'A' + 10);
+	return (unsigned)(h - '0');
+}
+
 /* Decodes a JSON string body starting after the opening quote, into one line. */
 static void json_unescape_line(const char *s, char *out, size_t cap)
 {
@@ -33,10 +42,8 @@ static void json_unescape_line(const char *s, char *out, size_t cap)
 		case 'u': {
 			unsigned cp = 0;
 			int i;
-			for (i = 0; i < 4 && s[i]; i++) {
-				char h = s[i];
-				cp = cp * 16 + (unsigned)(h >= 'a' ? h - 'a' + 10 : h >= 'A' ? h - 'A' + 10 : h - '0');
-			}
+			for (i = 0; i < 4 && s[i]; i++)
+				cp = cp * 16 + hex_digit(s[i]);
 			s += i;
 			if (cp < 0x20)
 				out[o++] = ' ';
@@ -87,7 +94,8 @@ void runtime_last_error(char *out, size_t cap)
 		const char *m = strstr(line, "\"msg\":\"");
 		if (m) {
 			any = m + 7;
-			if (strstr(line, "\"level\":\"error\"") || strstr(line, "\"level\":\"fatal\""))
+			if (strstr(line, "\"level\":\"error\"") ||
+			    strstr(line, "\"level\":\"fatal\""))
 				best = m + 7;
 		}
 		line = nl ? nl + 1 : NULL;
@@ -95,4 +103,3 @@ void runtime_last_error(char *out, size_t cap)
 	if (best || any)
 		json_unescape_line(best ? best : any, out, cap);
 }
-

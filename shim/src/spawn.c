@@ -22,6 +22,7 @@ static void exec_child(const char *file, const char *const *argv, const int stdi
 		void *restorer;
 		unsigned long long mask;
 	} dfl = {.handler = SIG_DFL};
+	int e;
 	for (int sig = 1; sig <= 64; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
@@ -33,12 +34,11 @@ static void exec_child(const char *file, const char *const *argv, const int stdi
 		if (dup2(stdio[i], i) < 0)
 			goto fail;
 	execvp(file, (char *const *)argv);
-fail: {
-	int e = errno;
+fail:
+	e = errno;
 	ssize_t n = write(errfd, &e, sizeof e);
 	(void)n;
 	_exit(127);
-}
 }
 
 pid_t spawn_process(const char *file, const char *const *argv, const int stdio[3])

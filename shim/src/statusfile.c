@@ -17,6 +17,7 @@
 int write_atomic(const char *name, const char *content)
 {
 	char tmp[256];
+	int e;
 	int n = fmt(tmp, sizeof tmp, ".%s.tmp", name);
 	if (n < 0 || (size_t)n >= sizeof tmp) {
 		errno = ENAMETOOLONG;
@@ -45,14 +46,13 @@ int write_atomic(const char *name, const char *content)
 		goto fail;
 	}
 	return 0;
-fail: {
-	int e = errno;
+fail:
+	e = errno;
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);
 	errno = e;
 	return -1;
-}
 }
 
 int write_exit_status(int status)

@@ -25,9 +25,15 @@
 
 static char in_buf[IN_BUF], out_buf[OUT_BUF], err_buf[OUT_BUF];
 
-struct stream g_in = {.kind = S_IN, .name = "stdin", .src = -1, .dst = -1, .buf = in_buf, .cap = IN_BUF};
-struct stream g_out = {.kind = S_OUT, .name = "stdout", .src = -1, .dst = -1, .buf = out_buf, .cap = OUT_BUF};
-struct stream g_err = {.kind = S_OUT, .name = "stderr", .src = -1, .dst = -1, .buf = err_buf, .cap = OUT_BUF};
+#define STREAM(kind_, name_, buf_)                                                                 \
+	{                                                                                          \
+		.kind = kind_, .name = name_, .src = -1, .dst = -1, .buf = buf_,                   \
+		.cap = sizeof buf_                                                                 \
+	}
+struct stream g_in = STREAM(S_IN, "stdin", in_buf);
+struct stream g_out = STREAM(S_OUT, "stdout", out_buf);
+struct stream g_err = STREAM(S_OUT, "stderr", err_buf);
+#undef STREAM
 long long g_last_io;
 
 static void sleep_ms(long ms)
@@ -149,8 +155,8 @@ static int setup_out(const struct options *o, struct stream *s, const char *path
 		fd = open_fifo_writer(path, deadline);
 		if (fd < 0) {
 			if (errno == ETIMEDOUT)
-				fmt(err, errlen, "%s FIFO %s: no reader after %ld ms", s->name, path,
-					 o->stdio_timeout_ms);
+				fmt(err, errlen, "%s FIFO %s: no reader after %ld ms", s->name,
+				    path, o->stdio_timeout_ms);
 			else
 				fmt(err, errlen, "open %s %s: %s", s->name, path, errstr(errno));
 			return -1;
@@ -197,8 +203,8 @@ int stdio_setup(const struct options *o, int child[3], char *err, size_t errlen)
 	if (setup_out(o, &g_out, o->stdout_path, o->terminal, deadline, &child[1], err, errlen) < 0)
 		return -1;
 	/* With a terminal stderr is merged into the pty: the stderr path is unused. */
-	if (setup_out(o, &g_err, o->terminal ? NULL : o->stderr_path, false, deadline, &child[2], err,
-		      errlen) < 0)
+	if (setup_out(o, &g_err, o->terminal ? NULL : o->stderr_path, false, deadline, &child[2],
+		      err, errlen) < 0)
 		return -1;
 	g_last_io = mono_ms();
 	return 0;
@@ -267,7 +273,8 @@ static void dst_failed(struct stream *s, int err)
 		return;
 	}
 	if (err == EPIPE && s->reopen_dst) {
-		log_info("%s: reader of %s went away; discarding output until it reopens", s->name, s->path);
+		log_info("%s: reader of %s went away; discarding output until it reopens", s->name,
+			 s->path);
 		close(s->dst);
 		s->dst = -1;
 		return;
