@@ -58,7 +58,7 @@ const char *args_parse(int argc, char **argv, struct options *o)
 		const char *val = eq ? eq + 1 : NULL;
 		bool flag = false;
 #define IS(name) ((size_t)nl == sizeof(name) - 1 && !strncmp(a, name, (size_t)nl))
-		if (IS("--terminal") || IS("--no-pivot") || IS("--oom")) {
+		if (IS("--terminal") || IS("--no-pivot") || IS("--oom") || IS("--version")) {
 			flag = true;
 			if (val) {
 				usage("%.*s takes no value", nl, a);
@@ -84,6 +84,8 @@ const char *args_parse(int argc, char **argv, struct options *o)
 			o->no_pivot = true;
 		} else if (IS("--oom")) {
 			o->oom = true;
+		} else if (IS("--version")) {
+			o->version = true;
 		} else if (IS("--mode")) {
 			if (!strcmp(val, "create"))
 				o->mode = MODE_CREATE;
@@ -128,6 +130,9 @@ const char *args_parse(int argc, char **argv, struct options *o)
 		}
 #undef IS
 	}
+	/* Tools ask for the version without a container to run. */
+	if (o->version)
+		return NULL;
 	if (npos != 3) {
 		usage("usage: berth-shim [OPTIONS] CONTAINER_ID BUNDLE RUNTIME");
 		return usage_err;

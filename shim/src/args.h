@@ -9,6 +9,16 @@
 
 #define MAX_EXTRA_ARGS 32
 
+/* Kept in step with package.json's version. */
+#define SHIM_VERSION "0.1.0"
+
+/* Which libc the shim was built against, for --version. */
+#ifdef __GLIBC__
+#define SHIM_LIBC "glibc"
+#else
+#define SHIM_LIBC "musl"
+#endif
+
 enum shim_mode { MODE_CREATE, MODE_RUN, MODE_EXEC, MODE_RESTORE };
 
 struct options {
@@ -19,6 +29,7 @@ struct options {
 	bool terminal;
 	bool no_pivot;
 	bool oom;
+	bool version;
 	const char *runtime_args[MAX_EXTRA_ARGS];
 	int n_runtime_args;
 	const char *restore_args[MAX_EXTRA_ARGS];

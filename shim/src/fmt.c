@@ -1,9 +1,8 @@
 /*
- * A minimal snprintf and strerror. The shim's resident size is essentially
- * its static binary (the kernel maps file pages around each fault), and
- * glibc's printf (floating point, wide characters, positional arguments),
- * strerror (gettext, locales) and gmtime (time-zone files) would more than
- * double it. Supported: %d %i %u %x with l/ll/z, a '0' flag and a width;
+ * A minimal snprintf. The shim's resident size is essentially its static
+ * binary (the kernel maps file pages around each fault), and a libc printf
+ * (floating point, wide characters, positional arguments, and with glibc
+ * locales) would more than double it. Supported: %d %i %u %x with l/ll/z, a '0' flag and a width;
  * %s with an optional .* or .N precision; %c; %%. The format attribute on
  * fmt() keeps the compiler checking every call.
  */
@@ -151,12 +150,8 @@ int fmt(char *buf, size_t cap, const char *f, ...)
 	return n;
 }
 
+/* strerror, not glibc's strerrordesc_np: the shim also builds against musl. */
 const char *errstr(int e)
 {
-	static char unknown[32];
-	const char *s = strerrordesc_np(e);
-	if (s)
-		return s;
-	fmt(unknown, sizeof unknown, "errno %d", e);
-	return unknown;
+	return strerror(e);
 }

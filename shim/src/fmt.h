@@ -1,6 +1,6 @@
 /*
- * snprintf and strerror without libc's stdio and locale machinery, which
- * would more than double the shim's resident size (see fmt.c).
+ * snprintf without libc's stdio, which would more than double the shim's
+ * resident size (see fmt.c); errstr is strerror, named for symmetry.
  */
 #ifndef BERTH_FMT_H
 #define BERTH_FMT_H

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "args.h"
@@ -376,7 +377,8 @@ static void setup_descriptors(void)
 			close(opts.ready_fd);
 		}
 	}
-	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+	/* The raw call: musl has no close_range() wrapper. */
+	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
 		/* Kernels before 5.11: mark them one by one. */
 		for (int fd = 3; fd < 1024; fd++) {
 			int fl = fcntl(fd, F_GETFD);
@@ -411,6 +413,15 @@ static int open_fifo(const char *name, const char **err)
 int main(int argc, char **argv)
 {
 	const char *usage_err = args_parse(argc, argv, &opts);
+	if (opts.version) {
+		/* The one time the shim writes to its stdout: before it touches anything. */
+		static const char line[] = "berth-shim " SHIM_VERSION " (" SHIM_LIBC ")\n";
+		ssize_t n;
+		do
+			n = write(STDOUT_FILENO, line, sizeof line - 1);
+		while (n < 0 && errno == EINTR);
+		return n == (ssize_t)sizeof line - 1 ? 0 : 1;
+	}
 
 	/* The shim outlives its terminal and its caller; none of these may kill it. */
 	signal(SIGPIPE, SIG_IGN);
