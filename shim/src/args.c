@@ -6,6 +6,11 @@
 #include "util.h"
 
 #define DEFAULT_STDIO_TIMEOUT_MS 10000
+/* How long a reader may accept nothing, once the process exited, before its
+ * output is given up on: long enough for a supervisor that is busy or being
+ * restarted; bounded because one that stopped reading would hold the exit
+ * report back forever. */
+#define DRAIN_STALL_MS 30000
 
 static const char *usage_err;
 
@@ -42,6 +47,7 @@ const char *args_parse(int argc, char **argv, struct options *o)
 	int npos = 0;
 	memset(o, 0, sizeof *o);
 	o->stdio_timeout_ms = DEFAULT_STDIO_TIMEOUT_MS;
+	o->drain_timeout_ms = DRAIN_STALL_MS;
 	o->ready_fd = -1;
 	usage_err = NULL;
 	for (int i = 1; i < argc; i++) {
@@ -66,7 +72,7 @@ const char *args_parse(int argc, char **argv, struct options *o)
 			}
 		} else if (!IS("--mode") && !IS("--stdin") && !IS("--stdout") && !IS("--stderr") &&
 			   !IS("--runtime-arg") && !IS("--restore-arg") && !IS("--checkpoint") &&
-			   !IS("--stdio-timeout") && !IS("--ready-fd")) {
+			   !IS("--stdio-timeout") && !IS("--drain-timeout") && !IS("--ready-fd")) {
 			usage("unknown option %.*s", nl, a);
 			continue;
 		}
@@ -122,6 +128,12 @@ const char *args_parse(int argc, char **argv, struct options *o)
 				      val);
 			else
 				o->stdio_timeout_ms = v;
+		} else if (IS("--drain-timeout")) {
+			if (!parse_long(val, &v) || v < 0 || v > 86400000)
+				usage("--drain-timeout must be a number of milliseconds, not \"%s\"",
+				      val);
+			else
+				o->drain_timeout_ms = v;
 		} else if (IS("--ready-fd")) {
 			if (!parse_long(val, &v) || v < 0 || v > 0x7fffffff)
 				usage("--ready-fd must be a descriptor number, not \"%s\"", val);

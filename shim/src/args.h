@@ -36,6 +36,7 @@ struct options {
 	int n_restore_args;
 	const char *checkpoint;
 	long stdio_timeout_ms;
+	long drain_timeout_ms;
 	int ready_fd;
 	const char *id;
 	const char *bundle;

@@ -33,11 +33,11 @@
 #include "terminal.h"
 #include "util.h"
 
-/* Output still arriving after the process exited: stop once nothing came for
- * DRAIN_IDLE_MS (a leftover child may hold the pipe open forever), and in any
- * case after DRAIN_MAX_MS (a reader that does not read). */
+/* Output after the process exited, with nothing left in the shim: a source
+ * quiet this long is taken as finished, since a leftover child of the process
+ * may hold the pipe open forever. A slow reader is waited for regardless
+ * (--drain-timeout bounds only a reader that accepts nothing). */
 #define DRAIN_IDLE_MS 200
-#define DRAIN_MAX_MS 2000
 #define DELETE_TIMEOUT_MS 10000
 
 /* Absolute path of the process folder (the shim's working directory). */
@@ -238,8 +238,6 @@ static void on_runtime_exit(void)
 	reaper_reap(watch, 2, false);
 }
 
-static long long drain_start;
-
 static void on_process_exit(void)
 {
 	int st = watch[W_PROCESS].status;
@@ -247,8 +245,50 @@ static void on_process_exit(void)
 	if (write_exit_status(st) < 0)
 		log_error("write exitStatus: %s", errstr(errno));
 	stream_teardown(&g_in);
-	drain_start = g_last_io = mono_ms();
+	long long now = mono_ms();
+	stream_drain_begin(&g_out, now);
+	stream_drain_begin(&g_err, now);
 	phase = PH_DRAIN;
+}
+
+/* A reader that stopped reading: what it would have got is dropped, never silently. */
+static void give_up_on(struct stream *s)
+{
+	unsigned long long buffered, unread;
+	stream_discard(s, &buffered, &unread);
+	log_warn("%s: the reader accepted nothing for %ld ms after the process exited; "
+		 "%llu bytes discarded (%llu buffered, %llu unread)",
+		 s->name, opts.drain_timeout_ms, buffered + unread, buffered, unread);
+	char line[32];
+	fmt(line, sizeof line, EVENT_LOST " %s\n", s->name);
+	emit(line);
+}
+
+/*
+ * Applies the drain rules to both output streams. Returns the poll timeout
+ * until the next limit, or -2 once no stream has anything left to wait for.
+ */
+static int drain_timeout(void)
+{
+	struct stream *out[2] = {&g_out, &g_err};
+	enum drain_state state[2];
+	long long now = mono_ms(), until = now + 0x7fffffff;
+	bool waiting = false;
+	for (int i = 0; i < 2; i++) {
+		state[i] = stream_drain_state(out[i], now, DRAIN_IDLE_MS, opts.drain_timeout_ms,
+					      &until);
+		if (state[i] == DRAIN_STALLED)
+			give_up_on(out[i]);
+		waiting |= state[i] == DRAIN_WAIT;
+	}
+	if (waiting)
+		return (int)(until - now);
+	for (int i = 0; i < 2; i++)
+		if (state[i] == DRAIN_IDLE)
+			log_info("%s: no output for %d ms after the process exited, its pipe still "
+				 "open (by a child of the process?)",
+				 out[i]->name, DRAIN_IDLE_MS);
+	return -2;
 }
 
 enum tag { T_SIG, T_CTL, T_LISTEN, T_CONN, T_OOM, T_IN, T_OUT, T_ERR };
@@ -256,6 +296,10 @@ enum tag { T_SIG, T_CTL, T_LISTEN, T_CONN, T_OOM, T_IN, T_OUT, T_ERR };
 static void run_loop(void)
 {
 	for (;;) {
+		/* First: a stream given up on here must not be polled below. */
+		int timeout = -1;
+		if (phase == PH_DRAIN && (timeout = drain_timeout()) == -2)
+			return;
 		struct pollfd pfd[10];
 		enum tag tags[10];
 		nfds_t n = 0;
@@ -284,22 +328,6 @@ static void run_loop(void)
 		if ((fd = stream_poll_fd(&g_err, &ev)) >= 0)
 			ADD(fd, ev, T_ERR);
 #undef ADD
-
-		int timeout = -1;
-		if (phase == PH_DRAIN) {
-			if (stream_out_done(&g_out) && stream_out_done(&g_err))
-				return;
-			long long now = mono_ms();
-			long long idle_end = g_last_io + DRAIN_IDLE_MS,
-				  hard_end = drain_start + DRAIN_MAX_MS;
-			long long until = idle_end < hard_end ? idle_end : hard_end;
-			if (now >= until) {
-				log_warn("output not fully drained after the process exited (%s)",
-					 until == hard_end ? "time limit" : "no more output");
-				return;
-			}
-			timeout = (int)(until - now);
-		}
 
 		if (poll(pfd, n, timeout) < 0) {
 			if (errno == EINTR)

@@ -34,7 +34,6 @@ struct stream g_in = STREAM(S_IN, "stdin", in_buf);
 struct stream g_out = STREAM(S_OUT, "stdout", out_buf);
 struct stream g_err = STREAM(S_OUT, "stderr", err_buf);
 #undef STREAM
-long long g_last_io;
 
 static void sleep_ms(long ms)
 {
@@ -206,7 +205,7 @@ int stdio_setup(const struct options *o, int child[3], char *err, size_t errlen)
 	if (setup_out(o, &g_err, o->terminal ? NULL : o->stderr_path, false, deadline, &child[2],
 		      err, errlen) < 0)
 		return -1;
-	g_last_io = mono_ms();
+	g_in.last_io = g_out.last_io = g_err.last_io = mono_ms();
 	return 0;
 }
 
@@ -293,7 +292,7 @@ static void flush(struct stream *s)
 		ssize_t n = write(s->dst, s->buf + s->off, s->len - s->off);
 		if (n > 0) {
 			s->off += (size_t)n;
-			g_last_io = mono_ms();
+			s->last_io = mono_ms();
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -342,7 +341,7 @@ void stream_step(struct stream *s)
 	if (n > 0) {
 		s->off = 0;
 		s->len = (size_t)n;
-		g_last_io = mono_ms();
+		s->last_io = mono_ms();
 		flush(s);
 		return;
 	}
@@ -365,4 +364,45 @@ void stream_close_stdin(struct stream *s)
 	s->src_done = true;
 	if (s->len == s->off)
 		finish_stdin(s);
+}
+
+void stream_drain_begin(struct stream *s, long long now)
+{
+	s->last_io = now;
+}
+
+enum drain_state stream_drain_state(const struct stream *s, long long now, long idle_ms,
+				    long stall_ms, long long *until)
+{
+	if (stream_out_done(s))
+		return DRAIN_DONE;
+	bool pending = s->len > s->off;
+	long long end = s->last_io + (pending ? stall_ms : idle_ms);
+	if (now >= end)
+		return pending ? DRAIN_STALLED : DRAIN_IDLE;
+	if (end < *until)
+		*until = end;
+	return DRAIN_WAIT;
+}
+
+/*
+ * A pipe holds 64 KiB by default and at most 1 MiB (pipe-max-size): twice
+ * that in reads is enough to empty it, and bounds the loop when a leftover
+ * child keeps writing.
+ */
+#define DISCARD_READS_MAX (2 * (1 << 20) / OUT_BUF)
+
+void stream_discard(struct stream *s, unsigned long long *buffered, unsigned long long *unread)
+{
+	*buffered = s->len - s->off;
+	*unread = 0;
+	s->off = s->len = 0;
+	for (int i = 0; s->src >= 0 && !s->src_done && i < DISCARD_READS_MAX; i++) {
+		ssize_t n = read(s->src, s->buf, s->cap);
+		if (n > 0)
+			*unread += (unsigned long long)n;
+		else if (!(n < 0 && errno == EINTR))
+			break; /* empty for now (EAGAIN), EOF, or EIO from a pty master */
+	}
+	stream_teardown(s);
 }
