@@ -3,10 +3,10 @@
  * place: names in the process folder, control message types, event lines on
  * the exit FIFO and readiness words. A test parses the #define lines of this
  * file and compares them with the TypeScript constants, so each stays on one
- * line with a plain string literal or decimal integer as its value.
+ * line with a plain string literal or decimal integer as its value, and no
+ * other macro is defined here (hence no include guard macro).
  */
-#ifndef BERTH_PROTOCOL_H
-#define BERTH_PROTOCOL_H
+#pragma once
 
 /* Files in the process folder (same names as containerd v0.2.8). */
 #define EXIT_FIFO "exit"
@@ -35,5 +35,3 @@
 
 /* Exit status when it cannot be known. */
 #define UNKNOWN_STATUS 255
-
-#endif
