@@ -4,11 +4,13 @@
  * does not fit the buffer is dropped whole rather than misparsed in pieces.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "shim.h"
+#include "control.h"
+#include "log.h"
 
 static char buf[256];
 static size_t len;

@@ -1,17 +1,17 @@
 /*
- * A minimal snprintf and strerror. The shim's resident size is essentially
- * its static binary (the kernel maps file pages around each fault), and
- * glibc's printf (floating point, wide characters, positional arguments),
- * strerror (gettext, locales) and gmtime (time-zone files) would more than
- * double it. Supported: %d %i %u %x with l/ll/z, a '0' flag and a width;
+ * A minimal snprintf. The shim's resident size is essentially its static
+ * binary (the kernel maps file pages around each fault), and a libc printf
+ * (floating point, wide characters, positional arguments, and with glibc
+ * locales) would more than double it. Supported: %d %i %u %x with l/ll/z, a '0' flag and a width;
  * %s with an optional .* or .N precision; %c; %%. The format attribute on
  * fmt() keeps the compiler checking every call.
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/types.h>
 
-#include "shim.h"
+#include "fmt.h"
 
 struct out {
 	char *buf;
@@ -26,7 +26,8 @@ static void put(struct out *o, char c)
 	o->len++;
 }
 
-static void put_num(struct out *o, bool neg, unsigned long long v, unsigned base, int width, bool zero)
+static void put_num(struct out *o, bool neg, unsigned long long v, unsigned base, int width,
+		    bool zero)
 {
 	char tmp[24];
 	int n = 0;
@@ -85,20 +86,31 @@ int fmt_v(char *buf, size_t cap, const char *f, va_list ap)
 		switch (*f) {
 		case 'd':
 		case 'i': {
-			long long v = size ? (long long)va_arg(ap, ssize_t)
-				      : lng >= 2 ? va_arg(ap, long long)
-				      : lng ? (long long)va_arg(ap, long)
-					    : (long long)va_arg(ap, int);
-			unsigned long long m = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-			put_num(&o, v < 0, m, 10, width, zero);
+			long long v;
+			if (size)
+				v = va_arg(ap, ssize_t);
+			else if (lng >= 2)
+				v = va_arg(ap, long long);
+			else if (lng)
+				v = va_arg(ap, long);
+			else
+				v = va_arg(ap, int);
+			/* Negated as unsigned: -LLONG_MIN does not fit a long long. */
+			unsigned long long m = (unsigned long long)v;
+			put_num(&o, v < 0, v < 0 ? 0ULL - m : m, 10, width, zero);
 			break;
 		}
 		case 'u':
 		case 'x': {
-			unsigned long long v = size ? (unsigned long long)va_arg(ap, size_t)
-					       : lng >= 2 ? va_arg(ap, unsigned long long)
-					       : lng ? (unsigned long long)va_arg(ap, unsigned long)
-						     : (unsigned long long)va_arg(ap, unsigned);
+			unsigned long long v;
+			if (size)
+				v = va_arg(ap, size_t);
+			else if (lng >= 2)
+				v = va_arg(ap, unsigned long long);
+			else if (lng)
+				v = va_arg(ap, unsigned long);
+			else
+				v = va_arg(ap, unsigned);
 			put_num(&o, false, v, *f == 'x' ? 16 : 10, width, zero);
 			break;
 		}
@@ -138,12 +150,8 @@ int fmt(char *buf, size_t cap, const char *f, ...)
 	return n;
 }
 
+/* strerror, not glibc's strerrordesc_np: the shim also builds against musl. */
 const char *errstr(int e)
 {
-	static char unknown[32];
-	const char *s = strerrordesc_np(e);
-	if (s)
-		return s;
-	fmt(unknown, sizeof unknown, "errno %d", e);
-	return unknown;
+	return strerror(e);
 }

@@ -10,13 +10,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "shim.h"
+#include "fmt.h"
+#include "log.h"
+#include "protocol.h"
 
 static int log_fd = -1;
 
 void log_open(void)
 {
-	log_fd = open("shim-log.json", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
+	log_fd = open(SHIM_LOG_FILE, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
 }
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 if invalid. */
@@ -137,10 +139,11 @@ void log_msg(const char *level, const char *format, ...)
 	int y;
 	unsigned mo, d;
 	civil_from_days(days, &y, &mo, &d);
-	int n = fmt(line, sizeof line,
-		    "{\"level\":\"%s\",\"msg\":\"%s\",\"time\":\"%04d-%02u-%02uT%02d:%02d:%02d.%09ldZ\"}\n",
-		    level, esc, y, mo, d, (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60),
-		    ts.tv_nsec);
+	int n = fmt(
+		line, sizeof line,
+		"{\"level\":\"%s\",\"msg\":\"%s\",\"time\":\"%04d-%02u-%02uT%02d:%02d:%02d.%09ldZ\"}\n",
+		level, esc, y, mo, d, (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60),
+		ts.tv_nsec);
 	if (n > 0 && (size_t)n < sizeof line) {
 		/* One write per line: O_APPEND keeps lines whole. */
 		ssize_t w;

@@ -1,32 +1,49 @@
 /*
  * berth-shim: monitors one container process (init or exec) so that it can
  * outlive the supervisor. See ../PROTOCOL.md for the contract with the
- * TypeScript library; this file parses arguments and runs the event loop.
+ * TypeScript library. This file is its lifecycle: startup, the event loop
+ * through the phases starting (the runtime runs), running (the process runs)
+ * and draining (the process exited, its output is still arriving), and exit.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/close_range.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
-#include "shim.h"
+#include "args.h"
+#include "control.h"
+#include "fmt.h"
+#include "log.h"
+#include "oom.h"
+#include "protocol.h"
+#include "reaper.h"
+#include "runtime.h"
+#include "runtime_log.h"
+#include "statusfile.h"
+#include "stream.h"
+#include "terminal.h"
+#include "util.h"
 
-/* Output still arriving after the process exited: stop once nothing came for
- * DRAIN_IDLE_MS (a leftover child may hold the pipe open forever), and in any
- * case after DRAIN_MAX_MS (a reader that does not read). */
+/* Output after the process exited, with nothing left in the shim: a source
+ * quiet this long is taken as finished, since a leftover child of the process
+ * may hold the pipe open forever. A slow reader is waited for regardless
+ * (--drain-timeout bounds only a reader that accepts nothing). */
 #define DRAIN_IDLE_MS 200
-#define DRAIN_MAX_MS 2000
 #define DELETE_TIMEOUT_MS 10000
 
-char g_abs[PATH_BUF];
+/* Absolute path of the process folder (the shim's working directory). */
+static char abs_dir[PATH_BUF];
 
-static struct options opts = {.stdio_timeout_ms = 10000, .ready_fd = -1};
+static struct options opts;
 static int exit_fd = -1, control_fd = -1, ready_fd = -1;
 static int listen_fd = -1, conn_fd = -1, master_fd = -1, oom_fd = -1;
 static bool resize_pending, eof_pending;
@@ -36,20 +53,6 @@ enum { W_RUNTIME, W_PROCESS };
 static struct child_watch watch[2];
 
 static enum { PH_STARTING, PH_RUNNING, PH_DRAIN } phase;
-
-static const char *verb(void)
-{
-	switch (opts.mode) {
-	case MODE_EXEC:
-		return "exec";
-	case MODE_RESTORE:
-		return "restore";
-	case MODE_RUN:
-		return "run";
-	default:
-		return "create";
-	}
-}
 
 static void report(const char *format, ...) __attribute__((format(printf, 1, 2)));
 static void report(const char *format, ...)
@@ -87,10 +90,24 @@ static void fail(const char *format, ...)
 	fmt_v(msg, sizeof msg, format, ap);
 	va_end(ap);
 	log_error("%s", msg);
-	report("error %s", msg);
+	report(READY_ERROR " %s", msg);
 	if (listen_fd >= 0)
 		term_unlink_socket();
 	exit(1);
+}
+
+static enum rt_action start_action(enum shim_mode mode)
+{
+	switch (mode) {
+	case MODE_EXEC:
+		return RT_EXEC;
+	case MODE_RESTORE:
+		return RT_RESTORE;
+	case MODE_RUN:
+		return RT_RUN;
+	default:
+		return RT_CREATE;
+	}
 }
 
 /* The runtime succeeded but we cannot watch the result: do not leave an orphan. */
@@ -118,7 +135,7 @@ static void emit(const char *line)
 static void on_control(unsigned type, unsigned w, unsigned h)
 {
 	switch (type) {
-	case 0:
+	case CONTROL_CLOSE_STDIN:
 		log_info("control: close stdin");
 		if (!opts.terminal)
 			stream_close_stdin(&g_in);
@@ -127,7 +144,7 @@ static void on_control(unsigned type, unsigned w, unsigned h)
 		else
 			eof_pending = true;
 		break;
-	case 1:
+	case CONTROL_RESIZE:
 		if (!opts.terminal) {
 			log_info("control: resize %ux%u ignored: no terminal", w, h);
 		} else if (master_fd >= 0) {
@@ -186,10 +203,10 @@ static void on_runtime_exit(void)
 	if (watch[W_RUNTIME].status != 0) {
 		char msg[1024];
 		runtime_last_error(msg, sizeof msg);
-		fail("%s %s failed (exit status %d)%s%s", opts.runtime, verb(), watch[W_RUNTIME].status,
-		     msg[0] ? ": " : "", msg);
+		fail("%s %s failed (exit status %d)%s%s", opts.runtime, mode_verb(opts.mode),
+		     watch[W_RUNTIME].status, msg[0] ? ": " : "", msg);
 	}
-	log_info("%s %s succeeded", opts.runtime, verb());
+	log_info("%s %s succeeded", opts.runtime, mode_verb(opts.mode));
 	if (opts.terminal && master_fd < 0)
 		abandon("console socket", "the runtime did not send a pty master");
 	pid_t pid;
@@ -215,13 +232,11 @@ static void on_runtime_exit(void)
 			oom_fd = oom_start(pid);
 	}
 	log_info("process pid %d", (int)pid);
-	report("ok %d", (int)pid);
+	report(READY_OK " %d", (int)pid);
 	phase = PH_RUNNING;
 	/* Collect what was left unreaped while the runtime ran, the process included. */
 	reaper_reap(watch, 2, false);
 }
-
-static long long drain_start;
 
 static void on_process_exit(void)
 {
@@ -230,8 +245,50 @@ static void on_process_exit(void)
 	if (write_exit_status(st) < 0)
 		log_error("write exitStatus: %s", errstr(errno));
 	stream_teardown(&g_in);
-	drain_start = g_last_io = mono_ms();
+	long long now = mono_ms();
+	stream_drain_begin(&g_out, now);
+	stream_drain_begin(&g_err, now);
 	phase = PH_DRAIN;
+}
+
+/* A reader that stopped reading: what it would have got is dropped, never silently. */
+static void give_up_on(struct stream *s)
+{
+	unsigned long long buffered, unread;
+	stream_discard(s, &buffered, &unread);
+	log_warn("%s: the reader accepted nothing for %ld ms after the process exited; "
+		 "%llu bytes discarded (%llu buffered, %llu unread)",
+		 s->name, opts.drain_timeout_ms, buffered + unread, buffered, unread);
+	char line[32];
+	fmt(line, sizeof line, EVENT_LOST " %s\n", s->name);
+	emit(line);
+}
+
+/*
+ * Applies the drain rules to both output streams. Returns the poll timeout
+ * until the next limit, or -2 once no stream has anything left to wait for.
+ */
+static int drain_timeout(void)
+{
+	struct stream *out[2] = {&g_out, &g_err};
+	enum drain_state state[2];
+	long long now = mono_ms(), until = now + 0x7fffffff;
+	bool waiting = false;
+	for (int i = 0; i < 2; i++) {
+		state[i] = stream_drain_state(out[i], now, DRAIN_IDLE_MS, opts.drain_timeout_ms,
+					      &until);
+		if (state[i] == DRAIN_STALLED)
+			give_up_on(out[i]);
+		waiting |= state[i] == DRAIN_WAIT;
+	}
+	if (waiting)
+		return (int)(until - now);
+	for (int i = 0; i < 2; i++)
+		if (state[i] == DRAIN_IDLE)
+			log_info("%s: no output for %d ms after the process exited, its pipe still "
+				 "open (by a child of the process?)",
+				 out[i]->name, DRAIN_IDLE_MS);
+	return -2;
 }
 
 enum tag { T_SIG, T_CTL, T_LISTEN, T_CONN, T_OOM, T_IN, T_OUT, T_ERR };
@@ -239,6 +296,10 @@ enum tag { T_SIG, T_CTL, T_LISTEN, T_CONN, T_OOM, T_IN, T_OUT, T_ERR };
 static void run_loop(void)
 {
 	for (;;) {
+		/* First: a stream given up on here must not be polled below. */
+		int timeout = -1;
+		if (phase == PH_DRAIN && (timeout = drain_timeout()) == -2)
+			return;
 		struct pollfd pfd[10];
 		enum tag tags[10];
 		nfds_t n = 0;
@@ -267,21 +328,6 @@ static void run_loop(void)
 		if ((fd = stream_poll_fd(&g_err, &ev)) >= 0)
 			ADD(fd, ev, T_ERR);
 #undef ADD
-
-		int timeout = -1;
-		if (phase == PH_DRAIN) {
-			if (stream_out_done(&g_out) && stream_out_done(&g_err))
-				return;
-			long long now = mono_ms();
-			long long idle_end = g_last_io + DRAIN_IDLE_MS, hard_end = drain_start + DRAIN_MAX_MS;
-			long long until = idle_end < hard_end ? idle_end : hard_end;
-			if (now >= until) {
-				log_warn("output not fully drained after the process exited (%s)",
-					 until == hard_end ? "time limit" : "no more output");
-				return;
-			}
-			timeout = (int)(until - now);
-		}
 
 		if (poll(pfd, n, timeout) < 0) {
 			if (errno == EINTR)
@@ -327,122 +373,6 @@ static void run_loop(void)
 	}
 }
 
-static const char *usage_err;
-
-/* Only the first error is kept; parsing goes on so that --ready-fd is still
- * found and the error can be reported on it. */
-static void usage(const char *format, ...) __attribute__((format(printf, 1, 2)));
-static void usage(const char *format, ...)
-{
-	static char buf[256];
-	if (usage_err)
-		return;
-	va_list ap;
-	va_start(ap, format);
-	fmt_v(buf, sizeof buf, format, ap);
-	va_end(ap);
-	usage_err = buf;
-}
-
-static void parse_args(int argc, char **argv)
-{
-	const char *pos[3];
-	int npos = 0;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (strncmp(a, "--", 2) || !a[2]) {
-			if (npos == 3)
-				usage("unexpected argument \"%s\"", a);
-			else
-				pos[npos++] = a;
-			continue;
-		}
-		const char *eq = strchr(a, '=');
-		int nl = eq ? (int)(eq - a) : (int)strlen(a);
-		const char *val = eq ? eq + 1 : NULL;
-		bool flag = false;
-#define IS(name) ((size_t)nl == sizeof(name) - 1 && !strncmp(a, name, (size_t)nl))
-		if (IS("--terminal") || IS("--no-pivot") || IS("--oom")) {
-			flag = true;
-			if (val) {
-				usage("%.*s takes no value", nl, a);
-				continue;
-			}
-		} else if (!IS("--mode") && !IS("--stdin") && !IS("--stdout") && !IS("--stderr") &&
-			   !IS("--runtime-arg") && !IS("--restore-arg") && !IS("--checkpoint") &&
-			   !IS("--stdio-timeout") && !IS("--ready-fd")) {
-			usage("unknown option %.*s", nl, a);
-			continue;
-		}
-		if (!flag && !val) {
-			if (i + 1 >= argc) {
-				usage("%.*s needs a value", nl, a);
-				break;
-			}
-			val = argv[++i];
-		}
-		long v;
-		if (IS("--terminal")) {
-			opts.terminal = true;
-		} else if (IS("--no-pivot")) {
-			opts.no_pivot = true;
-		} else if (IS("--oom")) {
-			opts.oom = true;
-		} else if (IS("--mode")) {
-			if (!strcmp(val, "create"))
-				opts.mode = MODE_CREATE;
-			else if (!strcmp(val, "run"))
-				opts.mode = MODE_RUN;
-			else if (!strcmp(val, "exec"))
-				opts.mode = MODE_EXEC;
-			else if (!strcmp(val, "restore"))
-				opts.mode = MODE_RESTORE;
-			else
-				usage("--mode must be create, run, exec or restore, not \"%s\"", val);
-		} else if (IS("--stdin")) {
-			opts.stdin_path = val;
-		} else if (IS("--stdout")) {
-			opts.stdout_path = val;
-		} else if (IS("--stderr")) {
-			opts.stderr_path = val;
-		} else if (IS("--runtime-arg")) {
-			if (opts.n_runtime_args == MAX_EXTRA_ARGS)
-				usage("more than %d --runtime-arg", MAX_EXTRA_ARGS);
-			else
-				opts.runtime_args[opts.n_runtime_args++] = val;
-		} else if (IS("--restore-arg")) {
-			if (opts.n_restore_args == MAX_EXTRA_ARGS)
-				usage("more than %d --restore-arg", MAX_EXTRA_ARGS);
-			else
-				opts.restore_args[opts.n_restore_args++] = val;
-		} else if (IS("--checkpoint")) {
-			opts.checkpoint = val;
-		} else if (IS("--stdio-timeout")) {
-			if (!parse_long(val, &v) || v < 0 || v > 86400000)
-				usage("--stdio-timeout must be a number of milliseconds, not \"%s\"", val);
-			else
-				opts.stdio_timeout_ms = v;
-		} else if (IS("--ready-fd")) {
-			if (!parse_long(val, &v) || v < 0 || v > 0x7fffffff)
-				usage("--ready-fd must be a descriptor number, not \"%s\"", val);
-			else
-				opts.ready_fd = (int)v;
-		}
-#undef IS
-	}
-	if (npos != 3) {
-		usage("usage: berth-shim [OPTIONS] CONTAINER_ID BUNDLE RUNTIME");
-		return;
-	}
-	opts.id = pos[0];
-	opts.bundle = pos[1];
-	opts.runtime = pos[2];
-	if (!*opts.id || !*opts.runtime)
-		usage("container id and runtime must not be empty");
-	else if (opts.mode == MODE_RESTORE && (!opts.checkpoint || !*opts.checkpoint))
-		usage("--mode restore needs --checkpoint");
-}
-
 /*
  * Descriptors: 0-2 are kept (and opened on /dev/null if closed, so that no
  * file we open lands there, where the runtime's stdio would replace it); the
@@ -475,7 +405,8 @@ static void setup_descriptors(void)
 			close(opts.ready_fd);
 		}
 	}
-	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+	/* The raw call: musl has no close_range() wrapper. */
+	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
 		/* Kernels before 5.11: mark them one by one. */
 		for (int fd = 3; fd < 1024; fd++) {
 			int fl = fcntl(fd, F_GETFD);
@@ -491,7 +422,7 @@ static int open_fifo(const char *name, const char **err)
 	/* The shim makes its own FIFOs: Node has no mkfifo(3), and a mkfifo(1)
 	 * process per start would cost the library more than the shim's syscall. */
 	if (mkfifo(name, 0600) < 0 && errno != EEXIST) {
-		*err = strerror(errno);
+		*err = errstr(errno);
 		return -1;
 	}
 	int fd = open(name, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
@@ -509,7 +440,16 @@ static int open_fifo(const char *name, const char **err)
 
 int main(int argc, char **argv)
 {
-	parse_args(argc, argv);
+	const char *usage_err = args_parse(argc, argv, &opts);
+	if (opts.version) {
+		/* The one time the shim writes to its stdout: before it touches anything. */
+		static const char line[] = "berth-shim " SHIM_VERSION " (" SHIM_LIBC ")\n";
+		ssize_t n;
+		do
+			n = write(STDOUT_FILENO, line, sizeof line - 1);
+		while (n < 0 && errno == EINTR);
+		return n == (ssize_t)sizeof line - 1 ? 0 : 1;
+	}
 
 	/* The shim outlives its terminal and its caller; none of these may kill it. */
 	signal(SIGPIPE, SIG_IGN);
@@ -527,8 +467,8 @@ int main(int argc, char **argv)
 	int subreaper_err = errno;
 
 	const char *exit_err = NULL, *control_err = NULL;
-	exit_fd = open_fifo("exit", &exit_err);
-	control_fd = open_fifo("control", &control_err);
+	exit_fd = open_fifo(EXIT_FIFO, &exit_err);
+	control_fd = open_fifo(CONTROL_FIFO, &control_err);
 	log_open();
 
 	if (usage_err)
@@ -539,9 +479,11 @@ int main(int argc, char **argv)
 		fail("open exit FIFO: %s", exit_err);
 	if (control_fd < 0)
 		fail("open control FIFO: %s", control_err);
-	if (!getcwd(g_abs, sizeof g_abs))
+	if (!getcwd(abs_dir, sizeof abs_dir))
 		fail("getcwd: %s", errstr(errno));
-	log_info("berth-shim %s %s (pid %d)", verb(), opts.id, (int)getpid());
+	if (runtime_init(abs_dir) < 0)
+		fail("%s: %s", abs_dir, errstr(errno));
+	log_info("berth-shim %s %s (pid %d)", mode_verb(opts.mode), opts.id, (int)getpid());
 	if (subreaper_rc < 0)
 		fail("PR_SET_CHILD_SUBREAPER: %s", errstr(subreaper_err));
 	if (reaper_init() < 0)
@@ -554,11 +496,8 @@ int main(int argc, char **argv)
 	if (opts.terminal && (listen_fd = term_listen(err, sizeof err)) < 0)
 		fail("%s", err);
 
-	enum rt_action act = opts.mode == MODE_EXEC      ? RT_EXEC
-			     : opts.mode == MODE_RESTORE ? RT_RESTORE
-			     : opts.mode == MODE_RUN	 ? RT_RUN
-							 : RT_CREATE;
-	pid_t rt = runtime_spawn(&opts, act, child, opts.terminal ? term_socket_path() : NULL);
+	const char *sock = opts.terminal ? term_socket_path(abs_dir) : NULL;
+	pid_t rt = runtime_spawn(&opts, start_action(opts.mode), child, sock);
 	int spawn_err = errno;
 	/* The runtime (and the container) hold the child ends now; ours would keep
 	 * the output pipes from ever reporting EOF. */
@@ -581,7 +520,7 @@ int main(int argc, char **argv)
 		oom_stop();
 	}
 	char line[32];
-	fmt(line, sizeof line, "exit %d\n", watch[W_PROCESS].status);
+	fmt(line, sizeof line, EVENT_EXIT " %d\n", watch[W_PROCESS].status);
 	emit(line);
 	if (opts.mode != MODE_EXEC)
 		runtime_run_sync(&opts, RT_DELETE, DELETE_TIMEOUT_MS);

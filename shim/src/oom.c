@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,11 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
-#include "shim.h"
+#include "fmt.h"
+#include "log.h"
+#include "oom.h"
+#include "protocol.h"
+#include "util.h"
 
 enum oom_kind { OOM_NONE, OOM_V1, OOM_V2 };
 
@@ -83,9 +88,9 @@ static void unescape_octal(char *s)
 }
 
 struct mount_lookup {
-	bool v2;          /* looking for the cgroup2 mount rather than v1 "memory" */
-	const char *cg;   /* the cgroup path to resolve */
-	char *out;        /* PATH_BUF */
+	bool v2;        /* looking for the cgroup2 mount rather than v1 "memory" */
+	const char *cg; /* the cgroup path to resolve */
+	char *out;      /* PATH_BUF */
 	bool found;
 };
 
@@ -109,7 +114,8 @@ static int mount_line(char *line, void *ctx)
 	char *super = source ? strtok_r(NULL, " ", &save) : NULL;
 	if (!super)
 		return 0;
-	if (m->v2 ? strcmp(fstype, "cgroup2") : (strcmp(fstype, "cgroup") || !has_token(super, "memory")))
+	if (m->v2 ? strcmp(fstype, "cgroup2")
+		  : (strcmp(fstype, "cgroup") || !has_token(super, "memory")))
 		return 0;
 	char *root = f[3], *mnt = f[4];
 	unescape_octal(root);
@@ -121,11 +127,15 @@ static int mount_line(char *line, void *ctx)
 			return 0; /* this mount does not show our cgroup */
 		rel = m->cg + rl;
 	}
-	int w = fmt(m->out, PATH_BUF, "%s%s", mnt, rel);
+	char dir[PATH_BUF];
+	int w = fmt(dir, sizeof dir, "%s%s", mnt, rel);
 	if (w < 0 || w >= PATH_BUF)
 		return 0;
+	/* Keep scanning: a later mount hides or supersedes an earlier one, and the
+	 * library's cgroup reader (src/runtime/cgroups/paths.ts) takes the last too. */
+	memcpy(m->out, dir, (size_t)w + 1);
 	m->found = true;
-	return 1;
+	return 0;
 }
 
 static bool read_oom_kills(unsigned long long *out)
@@ -225,7 +235,8 @@ int oom_start(pid_t pid)
 		}
 	}
 	if (!m.found)
-		log_warn("oom: no memory cgroup found for pid %d; OOM kills will not be reported", (int)pid);
+		log_warn("oom: no memory cgroup found for pid %d; OOM kills will not be reported",
+			 (int)pid);
 	else if (watch_fd >= 0)
 		log_info("oom: watching %s (cgroup v%d)", cg_dir, kind == OOM_V1 ? 1 : 2);
 	if (watch_fd < 0)
@@ -242,7 +253,7 @@ void oom_check(void (*emit)(const char *line))
 			return;
 		if (access(cg_dir, F_OK) == 0) {
 			log_info("oom: memory cgroup %s hit its limit", cg_dir);
-			emit("oom\n");
+			emit(EVENT_OOM "\n");
 		}
 	} else if (kind == OOM_V2) {
 		struct inotify_event_buf {
@@ -254,7 +265,7 @@ void oom_check(void (*emit)(const char *line))
 		if (read_oom_kills(&now) && now > last_kills) {
 			log_info("oom: %llu kill(s) in %s", now - last_kills, cg_dir);
 			last_kills = now;
-			emit("oom\n");
+			emit(EVENT_OOM "\n");
 		}
 	}
 }

@@ -13,7 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "shim.h"
+#include "protocol.h"
+#include "reaper.h"
 
 #define EARLY_MAX 64
 
@@ -46,7 +47,7 @@ int exit_status_of(int ws)
 		return WEXITSTATUS(ws);
 	if (WIFSIGNALED(ws))
 		return 128 + WTERMSIG(ws);
-	return 255;
+	return UNKNOWN_STATUS;
 }
 
 /*
@@ -64,7 +65,8 @@ void reaper_reap(struct child_watch *w, int n, bool hold_others)
 	if (hold_others) {
 		for (int i = 0; i < n; i++) {
 			int ws;
-			if (w[i].pid > 0 && !w[i].done && waitpid(w[i].pid, &ws, WNOHANG) == w[i].pid) {
+			if (w[i].pid > 0 && !w[i].done &&
+			    waitpid(w[i].pid, &ws, WNOHANG) == w[i].pid) {
 				w[i].done = true;
 				w[i].status = exit_status_of(ws);
 			}

@@ -9,11 +9,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "shim.h"
+#include "fmt.h"
+#include "protocol.h"
+#include "statusfile.h"
+#include "util.h"
 
 int write_atomic(const char *name, const char *content)
 {
 	char tmp[256];
+	int e;
 	int n = fmt(tmp, sizeof tmp, ".%s.tmp", name);
 	if (n < 0 || (size_t)n >= sizeof tmp) {
 		errno = ENAMETOOLONG;
@@ -42,21 +46,20 @@ int write_atomic(const char *name, const char *content)
 		goto fail;
 	}
 	return 0;
-fail: {
-	int e = errno;
+fail:
+	e = errno;
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);
 	errno = e;
 	return -1;
 }
-}
 
 int write_exit_status(int status)
 {
 	char s[16];
 	fmt(s, sizeof s, "%d", status);
-	return write_atomic("exitStatus", s);
+	return write_atomic(EXIT_STATUS_FILE, s);
 }
 
 /*
@@ -86,7 +89,7 @@ int write_starttime(pid_t pid)
 	if (end == p)
 		goto bad;
 	*end = '\0';
-	return write_atomic("starttime", p);
+	return write_atomic(START_TIME_FILE, p);
 bad:
 	errno = EINVAL;
 	return -1;
@@ -95,7 +98,7 @@ bad:
 int read_pid_file(pid_t *out)
 {
 	char buf[32];
-	if (read_file("pid", buf, sizeof buf) < 0)
+	if (read_file(PID_FILE, buf, sizeof buf) < 0)
 		return -1;
 	char *end = buf + strlen(buf);
 	while (end > buf && (end[-1] == '\n' || end[-1] == ' '))

@@ -15,16 +15,20 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "shim.h"
+#include "fmt.h"
+#include "log.h"
+#include "protocol.h"
+#include "terminal.h"
+#include "util.h"
 
 int term_listen(char *err, size_t errlen)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	memcpy(sa.sun_path, CONSOLE_SOCKET, sizeof CONSOLE_SOCKET);
+	memcpy(sa.sun_path, CONSOLE_SOCKET_FILE, sizeof CONSOLE_SOCKET_FILE);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		goto fail;
-	unlink(CONSOLE_SOCKET);
+	unlink(CONSOLE_SOCKET_FILE);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 4) < 0) {
 		int e = errno;
 		close(fd);
@@ -105,16 +109,16 @@ void term_send_eof(int master)
 		log_warn("send EOF to terminal: %s", n < 0 ? errstr(errno) : "short write");
 }
 
-const char *term_socket_path(void)
+const char *term_socket_path(const char *dir)
 {
 	static char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	int n = fmt(path, sizeof path, "%s/%s", g_abs, CONSOLE_SOCKET);
+	int n = fmt(path, sizeof path, "%s/%s", dir, CONSOLE_SOCKET_FILE);
 	if (n < 0 || (size_t)n >= sizeof path)
-		fmt(path, sizeof path, "/proc/%d/cwd/%s", (int)getpid(), CONSOLE_SOCKET);
+		fmt(path, sizeof path, "/proc/%d/cwd/%s", (int)getpid(), CONSOLE_SOCKET_FILE);
 	return path;
 }
 
 void term_unlink_socket(void)
 {
-	unlink(CONSOLE_SOCKET);
+	unlink(CONSOLE_SOCKET_FILE);
 }

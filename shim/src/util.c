@@ -6,7 +6,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "shim.h"
+#include "fmt.h"
+#include "util.h"
 
 long long mono_ms(void)
 {

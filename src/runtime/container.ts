@@ -62,6 +62,7 @@ import { newStdio, validateStdio } from './stdio.js';
 import { validateId } from './validate.js';
 import {
   DEFAULT_RUNTIME,
+  checkDrainTimeout,
   checkStrings,
   checkTimeout,
   type CallOptions,
@@ -227,6 +228,7 @@ export class Container implements AsyncDisposable {
       state,
       stdio: options.stdio ?? {},
       signal: options.signal,
+      drainTimeout: checkDrainTimeout(options.drainTimeout),
       restoreArgs,
       cgroupsPath: config.linux?.cgroupsPath,
     });
@@ -269,6 +271,7 @@ export class Container implements AsyncDisposable {
       state,
       stdio: options.stdio ?? {},
       signal: options.signal,
+      drainTimeout: checkDrainTimeout(options.drainTimeout),
     });
     this.#processes.set(processId, launched);
     return launched;

@@ -41,6 +41,7 @@ export interface LaunchRequest {
   stdio: StdioOptions;
   signal?: AbortSignal | undefined;
   restoreArgs?: readonly string[];
+  drainTimeout?: number | undefined;
   /** The bundle's `linux.cgroupsPath`: what to remove if the runtime cannot. */
   cgroupsPath?: string | undefined;
 }
@@ -92,6 +93,7 @@ export async function launchProcess<Owner extends LaunchOwner>(
         checkpoint: state.checkpoint,
         restoreArgs: request.restoreArgs ?? [],
         stdioTimeoutMs: Math.max(100, owner.timeout * STDIO_SHARE_OF_TIMEOUT),
+        drainTimeoutMs: request.drainTimeout,
       },
       timeoutMs: Math.max(1, owner.timeout - (Date.now() - startedAt)),
       signal: request.signal,

@@ -39,8 +39,19 @@ export interface LoadAllResult {
   errors: LoadFailure[];
 }
 
-export interface StartOptions {
+/** How a process's stdio is handled, at start and at exit. */
+export interface StdioHandling {
   stdio?: StdioOptions;
+  /**
+   * Milliseconds, default 30 000: once the process has exited, how long its
+   * output waits for a reader that has stopped reading. Past that the rest is
+   * discarded and `process.lostOutput` names the stream. A reader that reads,
+   * however slowly, loses nothing.
+   */
+  drainTimeout?: number;
+}
+
+export interface StartOptions extends StdioHandling {
   /** Restore from this checkpoint (a name under `checkpointDir`) instead of creating afresh. */
   checkpoint?: string;
   checkpointDir?: string;
@@ -49,8 +60,7 @@ export interface StartOptions {
 
 export type RunOptions = Omit<StartOptions, 'checkpoint' | 'checkpointDir'>;
 
-export interface ExecOptions {
-  stdio?: StdioOptions;
+export interface ExecOptions extends StdioHandling {
   signal?: AbortSignal;
 }
 
@@ -77,4 +87,11 @@ export function checkTimeout(timeout: number | undefined): number {
     );
   }
   return timeout;
+}
+
+export function checkDrainTimeout(ms: number | undefined): number | undefined {
+  if (ms === undefined) return undefined;
+  if (!Number.isFinite(ms) || ms < 0 || ms > 86_400_000)
+    throw new InvalidArgumentError(`drainTimeout must be 0 to 86400000 ms, got ${ms}`);
+  return ms;
 }

@@ -119,8 +119,8 @@ export class ContainerProcess<
    * time the container hands it out.
    */
   async watch(): Promise<void> {
-    const recorded = readExitStatus(this.#files);
-    if (recorded !== undefined) this.#settle(recorded);
+    // A status already on disk is not settled here while the shim lives: its
+    // `exit` line comes after the output is drained and any loss reported.
     let deadShimHandled: Promise<void> | undefined;
     this.#channel = ExitChannel.open(this.#files.exit, {
       onLine: (line) => this.#onShimLine(line),
@@ -242,10 +242,7 @@ export class ContainerProcess<
   exitStatus(): number {
     if (this.#exitStatus !== undefined) return this.#exitStatus;
     const recorded = readExitStatus(this.#files);
-    if (recorded !== undefined) {
-      this.#settle(recorded);
-      return recorded;
-    }
+    if (recorded !== undefined) return recorded;
     throw new ProcessNotExitedError();
   }
 

@@ -5,7 +5,16 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -19,7 +28,14 @@ import {
   RuntimeError,
   State,
 } from '../../src/index.js';
-import { assertNothingLeft, fakeRuntime, sandbox, uniqueId, type Sandbox } from '../helpers/env.js';
+import {
+  assertNothingLeft,
+  fakeRuntime,
+  readAll,
+  sandbox,
+  uniqueId,
+  type Sandbox,
+} from '../helpers/env.js';
 
 const box: Sandbox = sandbox();
 after(() => box.cleanup());
@@ -210,6 +226,36 @@ describe('4. one broken entry does not block recovery', () => {
     for (const c of containers) c.close();
     await healthy.delete();
     rmSync(root, { recursive: true, force: true });
+  });
+});
+
+describe('5. output lost to a reader that stopped reading is reported', () => {
+  test('a piped stdout nobody reads: the status still arrives, lostOutput names the stream', async () => {
+    // (A slow reader that does read loses nothing: drain.test.ts.)
+    // A FIFO of the caller's that is opened and never read. The process writes less than
+    // the pipe, the shim and the FIFO hold together, so it can exit with output pending (a
+    // reader that never reads makes a process that writes more wait, as a pipe would).
+    const written = 120_000;
+    const fifo = join(box.base, 'never-read');
+    execFileSync('mkfifo', [fifo]);
+    const readerFd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const container = await box.create({ args: ['head', '-c', String(written), '/dev/zero'] });
+    try {
+      const init = await container.run({ stdio: { stdout: fifo }, drainTimeout: 300 });
+      assert.equal(await init.wait(), 0);
+      assert.deepEqual(init.lostOutput, ['stdout']);
+    } finally {
+      closeSync(readerFd);
+    }
+    await container.delete();
+
+    const whole = await box.create({ args: ['sh', '-c', 'echo all of it'] });
+    const read = await whole.run({ stdio: { stdout: 'pipe' }, drainTimeout: 300 });
+    const [status, text] = await Promise.all([read.wait(), readAll(read.stdout)]);
+    assert.equal(status, 0);
+    assert.deepEqual(read.lostOutput, []);
+    assert.equal(text, 'all of it\n');
+    await whole.delete();
   });
 });
 

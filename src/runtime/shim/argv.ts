@@ -16,6 +16,8 @@ export interface ShimInvocation {
   restoreArgs?: readonly string[];
   /** How long the shim waits for a reader on a stdout/stderr FIFO. */
   stdioTimeoutMs: number;
+  /** After the exit, how long a reader may accept nothing before the rest is discarded (shim default: 30 s). */
+  drainTimeoutMs?: number | undefined;
   /** The descriptor of the readiness pipe. */
   readyFd: number;
 }
@@ -24,6 +26,8 @@ export function shimArgs(how: ShimInvocation): string[] {
   const args = ['--ready-fd', String(how.readyFd), '--mode', how.mode];
   args.push('--stdio-timeout', String(Math.max(0, Math.floor(how.stdioTimeoutMs))));
   args.push('--stdin', how.stdio.stdin, '--stdout', how.stdio.stdout, '--stderr', how.stdio.stderr);
+  if (how.drainTimeoutMs !== undefined)
+    args.push('--drain-timeout', String(Math.max(0, Math.floor(how.drainTimeoutMs))));
   if (how.terminal) args.push('--terminal');
   if (how.mode !== 'exec') {
     // Only the init's shim watches the container's memory cgroup.

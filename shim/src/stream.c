@@ -8,22 +8,32 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "shim.h"
+#include "fmt.h"
+#include "log.h"
+#include "stream.h"
+#include "util.h"
 
 #define IN_BUF 8192
 #define OUT_BUF 16384
 
 static char in_buf[IN_BUF], out_buf[OUT_BUF], err_buf[OUT_BUF];
 
-struct stream g_in = {.kind = S_IN, .name = "stdin", .src = -1, .dst = -1, .buf = in_buf, .cap = IN_BUF};
-struct stream g_out = {.kind = S_OUT, .name = "stdout", .src = -1, .dst = -1, .buf = out_buf, .cap = OUT_BUF};
-struct stream g_err = {.kind = S_OUT, .name = "stderr", .src = -1, .dst = -1, .buf = err_buf, .cap = OUT_BUF};
-long long g_last_io;
+#define STREAM(kind_, name_, buf_)                                                                 \
+	{                                                                                          \
+		.kind = kind_, .name = name_, .src = -1, .dst = -1, .buf = buf_,                   \
+		.cap = sizeof buf_                                                                 \
+	}
+struct stream g_in = STREAM(S_IN, "stdin", in_buf);
+struct stream g_out = STREAM(S_OUT, "stdout", out_buf);
+struct stream g_err = STREAM(S_OUT, "stderr", err_buf);
+#undef STREAM
 
 static void sleep_ms(long ms)
 {
@@ -144,8 +154,8 @@ static int setup_out(const struct options *o, struct stream *s, const char *path
 		fd = open_fifo_writer(path, deadline);
 		if (fd < 0) {
 			if (errno == ETIMEDOUT)
-				fmt(err, errlen, "%s FIFO %s: no reader after %ld ms", s->name, path,
-					 o->stdio_timeout_ms);
+				fmt(err, errlen, "%s FIFO %s: no reader after %ld ms", s->name,
+				    path, o->stdio_timeout_ms);
 			else
 				fmt(err, errlen, "open %s %s: %s", s->name, path, errstr(errno));
 			return -1;
@@ -192,10 +202,10 @@ int stdio_setup(const struct options *o, int child[3], char *err, size_t errlen)
 	if (setup_out(o, &g_out, o->stdout_path, o->terminal, deadline, &child[1], err, errlen) < 0)
 		return -1;
 	/* With a terminal stderr is merged into the pty: the stderr path is unused. */
-	if (setup_out(o, &g_err, o->terminal ? NULL : o->stderr_path, false, deadline, &child[2], err,
-		      errlen) < 0)
+	if (setup_out(o, &g_err, o->terminal ? NULL : o->stderr_path, false, deadline, &child[2],
+		      err, errlen) < 0)
 		return -1;
-	g_last_io = mono_ms();
+	g_in.last_io = g_out.last_io = g_err.last_io = mono_ms();
 	return 0;
 }
 
@@ -262,7 +272,8 @@ static void dst_failed(struct stream *s, int err)
 		return;
 	}
 	if (err == EPIPE && s->reopen_dst) {
-		log_info("%s: reader of %s went away; discarding output until it reopens", s->name, s->path);
+		log_info("%s: reader of %s went away; discarding output until it reopens", s->name,
+			 s->path);
 		close(s->dst);
 		s->dst = -1;
 		return;
@@ -281,7 +292,7 @@ static void flush(struct stream *s)
 		ssize_t n = write(s->dst, s->buf + s->off, s->len - s->off);
 		if (n > 0) {
 			s->off += (size_t)n;
-			g_last_io = mono_ms();
+			s->last_io = mono_ms();
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -330,7 +341,7 @@ void stream_step(struct stream *s)
 	if (n > 0) {
 		s->off = 0;
 		s->len = (size_t)n;
-		g_last_io = mono_ms();
+		s->last_io = mono_ms();
 		flush(s);
 		return;
 	}
@@ -353,4 +364,45 @@ void stream_close_stdin(struct stream *s)
 	s->src_done = true;
 	if (s->len == s->off)
 		finish_stdin(s);
+}
+
+void stream_drain_begin(struct stream *s, long long now)
+{
+	s->last_io = now;
+}
+
+enum drain_state stream_drain_state(const struct stream *s, long long now, long idle_ms,
+				    long stall_ms, long long *until)
+{
+	if (stream_out_done(s))
+		return DRAIN_DONE;
+	bool pending = s->len > s->off;
+	long long end = s->last_io + (pending ? stall_ms : idle_ms);
+	if (now >= end)
+		return pending ? DRAIN_STALLED : DRAIN_IDLE;
+	if (end < *until)
+		*until = end;
+	return DRAIN_WAIT;
+}
+
+/*
+ * A pipe holds 64 KiB by default and at most 1 MiB (pipe-max-size): twice
+ * that in reads is enough to empty it, and bounds the loop when a leftover
+ * child keeps writing.
+ */
+#define DISCARD_READS_MAX (2 * (1 << 20) / OUT_BUF)
+
+void stream_discard(struct stream *s, unsigned long long *buffered, unsigned long long *unread)
+{
+	*buffered = s->len - s->off;
+	*unread = 0;
+	s->off = s->len = 0;
+	for (int i = 0; s->src >= 0 && !s->src_done && i < DISCARD_READS_MAX; i++) {
+		ssize_t n = read(s->src, s->buf, s->cap);
+		if (n > 0)
+			*unread += (unsigned long long)n;
+		else if (!(n < 0 && errno == EINTR))
+			break; /* empty for now (EAGAIN), EOF, or EIO from a pty master */
+	}
+	stream_teardown(s);
 }
