@@ -1,21 +1,4 @@
-/** Capabilities between v0.2.8's flat list and today's OCI object. */
-
-export interface CapabilitySets {
-  bounding: string[];
-  effective: string[];
-  inheritable: string[];
-  permitted: string[];
-}
-
-/** A flat list means bounding, effective, inheritable and permitted, as runc read it before 1.0. */
-export function capabilitiesFromFlat(list: readonly string[]): CapabilitySets {
-  return {
-    bounding: [...list],
-    effective: [...list],
-    inheritable: [...list],
-    permitted: [...list],
-  };
-}
+/** Capabilities as a v0.2.8 client reads them back: a flat list. */
 
 /** The flat list a v0.2.8 client expects to read back: the bounding set (or the flat list itself). */
 export function flatCapabilities(capabilities: unknown): string[] {

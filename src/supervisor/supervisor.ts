@@ -29,7 +29,14 @@ import {
 } from '../runtime/index.js';
 import { DEFAULT_SUBSCRIBER_BUFFER, EventHub } from './events.js';
 import { Journal } from './journal.js';
-import { capabilitiesFromFlat, flatCapabilities } from './legacy-process.js';
+import { capabilitiesFromFlat } from './legacy.js';
+import { flatCapabilities } from './legacy-process.js';
+import {
+  SHADOW_BUNDLES_DIR,
+  prepareBundle,
+  removeShadowBundle,
+  shadowBundleDir,
+} from './shadow-bundle.js';
 import { lockStateDir, type StateDirLock } from './lock.js';
 import {
   EventType,
@@ -155,11 +162,17 @@ export class Supervisor implements SupervisorApi {
     if (this.#containers.has(id) || this.#creating.has(id))
       throw new ContainerExistsError(`container ${id} already exists`);
     this.#creating.add(id);
+    const shadow = shadowBundleDir(this.stateDir, id);
+    let created = false;
     try {
+      // An rc-era config (flat capabilities, seccomp `name`, uint64 swappiness) runs from a converted copy.
+      const bundle = prepareBundle(req.bundlePath, shadow);
+      if (bundle.changes.length)
+        this.#log.info({ id, changes: bundle.changes }, 'running a converted copy of the bundle');
       const container = await Container.create({
         root: this.stateDir,
         id,
-        bundle: req.bundlePath,
+        bundle: bundle.path,
         runtime: req.runtime || this.#options.runtime,
         runtimeArgs: req.runtimeArgs?.length ? req.runtimeArgs : this.#options.runtimeArgs,
         shim: this.#options.shim,
@@ -167,6 +180,8 @@ export class Supervisor implements SupervisorApi {
         noPivotRoot: req.noPivotRoot ?? false,
         timeout: this.#options.startTimeoutMs,
       });
+      if (bundle.path !== req.bundlePath)
+        writeFileAtomic(join(container.dir, BundlePathFile), req.bundlePath);
       const stdio = { stdin: req.stdin ?? '', stdout: req.stdout ?? '', stderr: req.stderr ?? '' };
       try {
         if (req.checkpoint) {
@@ -186,11 +201,13 @@ export class Supervisor implements SupervisorApi {
       }
       const entry: Entry = { container, bundlePath: req.bundlePath, finishing: false };
       this.#containers.set(id, entry);
+      created = true;
       this.#emit(EventType.StartContainer, id, InitProcessID, 0);
       this.#log.info({ id, bundle: req.bundlePath }, 'container started');
       this.#watch(entry);
       return await this.#info(entry);
     } finally {
+      if (!created) removeShadowBundle(shadow);
       this.#creating.delete(id);
     }
   }
@@ -352,6 +369,7 @@ export class Supervisor implements SupervisorApi {
     await container.delete({ force: true }).catch((err: Error) => {
       this.#log.error({ id: container.id, err: err.message }, 'delete after init exit');
     });
+    removeShadowBundle(shadowBundleDir(this.stateDir, container.id));
     if (this.#containers.get(container.id) === entry) this.#containers.delete(container.id);
     if (this.#closed) return;
     this.#emitRecordedExits(container.id, exits);
@@ -381,6 +399,7 @@ export class Supervisor implements SupervisorApi {
       if (!container.process(InitProcessID)) {
         // Created but cut short before its init was launched: nothing runs, nobody was told.
         await container.delete({ force: true }).catch(() => {});
+        removeShadowBundle(shadowBundleDir(this.stateDir, container.id));
         this.#log.info({ id: container.id }, 'removed a container whose create was cut short');
         continue;
       }
@@ -392,6 +411,15 @@ export class Supervisor implements SupervisorApi {
       this.#containers.set(container.id, entry);
       this.#watch(entry);
     }
+    // Converted bundles of creates cut short before their container was recorded.
+    let shadows: string[] = [];
+    try {
+      shadows = readdirSync(join(this.stateDir, SHADOW_BUNDLES_DIR));
+    } catch (err) {
+      if (!isErrnoException(err, 'ENOENT')) throw err;
+    }
+    for (const id of shadows)
+      if (!this.#containers.has(id)) removeShadowBundle(shadowBundleDir(this.stateDir, id));
     this.#log.info({ containers: this.#containers.size }, 'state dir loaded');
   }
 
@@ -539,8 +567,8 @@ function execSpec(req: AddProcessRequest): ProcessSpec {
   if (req.rlimits?.length) {
     spec.rlimits = req.rlimits.map((limit) => ({
       type: limit.type,
-      soft: Number(limit.soft),
-      hard: Number(limit.hard),
+      soft: exactInteger(limit.soft),
+      hard: exactInteger(limit.hard),
     }));
   }
   return spec;
@@ -567,4 +595,10 @@ function processInfo(process: ContainerProcess): ProcessInfo {
     noNewPrivileges: spec.noNewPrivileges === true,
     rlimits: spec.rlimits ?? [],
   };
+}
+
+/** uint64 values stay exact: a number while it is one, a bigint beyond 2^53. */
+function exactInteger(value: number | bigint): number | bigint {
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value;
+  return value;
 }
