@@ -367,7 +367,8 @@ export class Supervisor implements SupervisorApi {
       .filter((exit) => exit.systemPid !== 0 || exit.pid === InitProcessID);
     const pending = join(this.stateDir, PendingDir, container.id);
     mkdirSync(join(this.stateDir, PendingDir), { recursive: true, mode: 0o700 });
-    writeFileAtomic(pending, JSON.stringify(exits));
+    // Guards against the supervisor dying mid-way, not the machine: no fsync.
+    writeFileAtomic(pending, JSON.stringify(exits), { sync: false });
     entry.closeOom?.();
     await container.delete({ force: true }).catch((err: Error) => {
       this.#log.error({ id: container.id, err: err.message }, 'delete after init exit');
