@@ -11,6 +11,8 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { InvalidArgumentError, isErrnoException } from '../runtime/index.js';
 import type { SupervisorApi } from '../supervisor/types.js';
 import { APIService } from './generated/berth.js';
+import { HealthService } from './generated/grpc/health/v1/health.js';
+import { healthService } from './health.js';
 import { ApiService, type ApiServiceOptions } from './service.js';
 
 /** Longest unix socket path Linux takes (sun_path is 108 bytes with its NUL). */
@@ -95,6 +97,7 @@ export class ApiServer {
   readonly #graceMs: number;
   /** The socket file we made (its inode), so that close() removes ours and no one else's. */
   readonly #socketIno: number;
+  readonly #stopServing: () => void;
   #closing: Promise<void> | undefined;
 
   private constructor(
@@ -103,7 +106,9 @@ export class ApiServer {
     service: ApiService,
     socketIno: number,
     graceMs: number,
+    stopServing: () => void,
   ) {
+    this.#stopServing = stopServing;
     this.#server = server;
     this.#service = service;
     this.#socketIno = socketIno;
@@ -123,6 +128,12 @@ export class ApiServer {
     const service = new ApiService(supervisor, options);
     const server = new Server();
     server.addService(APIService, service.implementation);
+    // Docker's libcontainerd polls it to tell a live daemon from a dead one.
+    let serving = true;
+    server.addService(
+      HealthService,
+      healthService(() => serving),
+    );
     // Owner-only from the moment the socket exists: bind(2) creates it with
     // the umask applied, and grpc-js serves as soon as it listens.
     const umask = process.umask(0o177);
@@ -143,7 +154,9 @@ export class ApiServer {
       server.forceShutdown();
       throw err;
     }
-    return new ApiServer(path, server, service, ino, options.graceMs ?? DEFAULT_GRACE_MS);
+    return new ApiServer(path, server, service, ino, options.graceMs ?? DEFAULT_GRACE_MS, () => {
+      serving = false;
+    });
   }
 
   /**
@@ -156,6 +169,7 @@ export class ApiServer {
   }
 
   async #close(): Promise<void> {
+    this.#stopServing();
     this.#service.shutdown();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {

@@ -1,6 +1,10 @@
 /** A promise-returning view of the generated grpc-js client, for tests. */
 import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { APIClient, APIService } from '../../src/api/generated/berth.js';
+import {
+  HealthClient,
+  type HealthCheckResponse,
+} from '../../src/api/generated/grpc/health/v1/health.js';
 
 type Service = typeof APIService;
 type UnaryName = {
@@ -33,4 +37,12 @@ export function connect(address: string): TestClient {
       });
   }
   return api as unknown as TestClient;
+}
+
+/** grpc.health.v1.Health/Check on `address`, as Docker's libcontainerd asks it. */
+export function healthCheck(address: string, service = ''): Promise<HealthCheckResponse> {
+  const client = new HealthClient(address, credentials.createInsecure());
+  return new Promise<HealthCheckResponse>((resolve, reject) =>
+    client.check({ service }, (err, response) => (err ? reject(err) : resolve(response))),
+  ).finally(() => client.close());
 }

@@ -27,7 +27,7 @@ import { Container } from '../../src/index.js';
 import type { AddProcessRequest, Event } from '../../src/api/generated/berth.js';
 import { packageVersion } from '../../src/api/version.js';
 import { tempDir, writeBundle, type BundleOptions } from '../../support/busybox.js';
-import { connect, type TestClient } from '../helpers/api-client.js';
+import { connect, healthCheck, type TestClient } from '../helpers/api-client.js';
 import { fakeRuntime, processesUnder, runtimeIds, uniqueId } from '../helpers/env.js';
 
 const berthdPath = fileURLToPath(new URL('../../src/daemon/berthd.js', import.meta.url));
@@ -302,6 +302,10 @@ describe('berthd serves containerd v0.2.8’s API', async () => {
       const entry = JSON.parse(line) as { level: string; msg: string };
       assert.ok(entry.level && entry.msg, line);
     }
+  });
+
+  test('grpc.health.v1 Check answers SERVING (Docker’s libcontainerd polls it)', async () => {
+    assert.equal((await healthCheck(daemon.address)).status, 1 /* SERVING */);
   });
 
   test('GetServerVersion: package.json’s version', async () => {

@@ -39,7 +39,8 @@ import type {
   SupervisorEvent,
 } from '../../src/supervisor/types.js';
 import type { Event } from '../../src/api/generated/berth.js';
-import { connect } from '../helpers/api-client.js';
+import { connect, healthCheck } from '../helpers/api-client.js';
+import { HealthCheckResponse_ServingStatus as ServingStatus } from '../../src/api/generated/grpc/health/v1/health.js';
 import { serve, socketPath, type ApiServer } from '../../src/api/server.js';
 import { LAST_TIMESTAMP_METADATA } from '../../src/api/translate.js';
 
@@ -318,6 +319,13 @@ describe('service over a fake supervisor', async () => {
     ]);
     assert.deepEqual(sv.calls[6], ['deleteCheckpoint', 'c1', 'cp1', undefined]);
     assert.deepEqual(sv.calls[8], ['state', undefined]);
+  });
+
+  test('grpc.health.v1 Check: SERVING for the server and types.API, NOT_FOUND for others', async () => {
+    const address = `unix://${path}`;
+    assert.equal((await healthCheck(address)).status, ServingStatus.SERVING);
+    assert.equal((await healthCheck(address, 'types.API')).status, ServingStatus.SERVING);
+    await rejectsWith(healthCheck(address, 'other.Service'), GrpcStatus.NOT_FOUND);
   });
 
   test('UpdateContainer with resources passes them translated', async () => {
