@@ -11,9 +11,7 @@
 
 #include "spawn.h"
 
-static void exec_child(const char *file, const char *const *argv, const int stdio[3], int errfd)
-	__attribute__((noreturn));
-static void exec_child(const char *file, const char *const *argv, const int stdio[3], int errfd)
+void reset_signals(void)
 {
 	/* The kernel's struct sigaction, not libc's: the raw call takes this layout. */
 	struct {
@@ -22,12 +20,19 @@ static void exec_child(const char *file, const char *const *argv, const int stdi
 		void *restorer;
 		unsigned long long mask;
 	} dfl = {.handler = SIG_DFL};
-	int e;
 	for (int sig = 1; sig <= 64; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
 	unsigned long long none = 0;
 	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof none);
+}
+
+static void exec_child(const char *file, const char *const *argv, const int stdio[3], int errfd)
+	__attribute__((noreturn));
+static void exec_child(const char *file, const char *const *argv, const int stdio[3], int errfd)
+{
+	int e;
+	reset_signals();
 	/* stdio[] are >= 3 (0-2 are always open in the shim): no source is overwritten,
 	 * and dup2 clears close-on-exec on the copies. */
 	for (int i = 0; i < 3; i++)

@@ -13,6 +13,12 @@
  * Returns its PID once exec has succeeded, or -1 with errno (the child's exec
  * error when exec failed; that child is left to the reaper).
  */
+/*
+ * In a forked child: every signal back to its default and an empty mask,
+ * with raw system calls (glibc's wrappers refuse its internal signals 32, 33).
+ */
+void reset_signals(void);
+
 pid_t spawn_process(const char *file, const char *const *argv, const int stdio[3]);
 
 #endif

@@ -23,11 +23,11 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "fmt.h"
+#include "spawn.h"
 #include "spawner.h"
 
 #define MAX_PENDING 512
@@ -75,17 +75,7 @@ static void exec_shim(const char *cwd, const char *exe, char *const *argv, int r
 	__attribute__((noreturn));
 static void exec_shim(const char *cwd, const char *exe, char *const *argv, int ready_fd, int err_fd)
 {
-	struct {
-		void (*handler)(int);
-		unsigned long flags;
-		void *restorer;
-		unsigned long long mask;
-	} dfl = {.handler = SIG_DFL};
-	for (int sig = 1; sig <= 64; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
-	unsigned long long none = 0;
-	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof none);
+	reset_signals();
 	int e;
 	int null_fd = open("/dev/null", O_RDWR);
 	if (null_fd < 0 || setsid() < 0 || chdir(cwd) < 0)

@@ -21,7 +21,7 @@ export {
 } from './options.js';
 export { ContainerProcess, type ProcessOwner } from './process.js';
 export type { BundleConfig, ProcessSpec } from './oci/spec.js';
-export { readBundleConfig } from './oci/bundle.js';
+export { readBundleConfig, readBundleConfigText } from './oci/bundle.js';
 export { DEFAULT_RUNTIME_CALL_TIMEOUT_MS, CHECKPOINT_TIMEOUT_MS } from './oci/cli.js';
 export { ControlMessage, type OutputStream } from './shim/protocol.js';
 export { defaultShimPath } from './shim/binary.js';

@@ -9,19 +9,17 @@ import {
   fsyncSync,
   mkdirSync,
   openSync,
-  readFileSync,
   renameSync,
   rmSync,
   rmdirSync,
-  statSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
-  BundleNotFoundError,
   InvalidBundleConfigError,
   isErrnoException,
+  readBundleConfigText,
 } from '../runtime/index.js';
 import { convertBundleConfig } from './legacy.js';
 
@@ -50,8 +48,7 @@ export interface PreparedBundle {
  */
 export function prepareBundle(bundleDir: string, shadowDir: string): PreparedBundle {
   const bundle = resolve(bundleDir);
-  const configPath = join(bundle, 'config.json');
-  const text = readConfig(bundle, configPath);
+  const { path: configPath, text } = readBundleConfigText(bundle);
   let converted;
   try {
     converted = convertBundleConfig(text, bundle);
@@ -80,29 +77,6 @@ export function removeShadowBundle(shadowDir: string): void {
     rmdirSync(parent);
   } catch (err) {
     if (!isErrnoException(err, 'ENOTEMPTY') && !isErrnoException(err, 'ENOENT')) throw err;
-  }
-}
-
-function readConfig(bundle: string, configPath: string): string {
-  let isDirectory: boolean;
-  try {
-    isDirectory = statSync(bundle).isDirectory();
-  } catch (err) {
-    if (isErrnoException(err, 'ENOENT') || isErrnoException(err, 'ENOTDIR')) {
-      throw new BundleNotFoundError(`bundle ${bundle} does not exist`, { cause: err });
-    }
-    throw err;
-  }
-  if (!isDirectory) throw new BundleNotFoundError(`bundle ${bundle} is not a directory`);
-  try {
-    return readFileSync(configPath, 'utf8');
-  } catch (err) {
-    if (isErrnoException(err, 'ENOENT')) {
-      throw new BundleNotFoundError(`bundle ${bundle} has no config.json`, { cause: err });
-    }
-    throw new InvalidBundleConfigError(`cannot read ${configPath}: ${(err as Error).message}`, {
-      cause: err,
-    });
   }
 }
 

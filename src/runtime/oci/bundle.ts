@@ -31,8 +31,8 @@ export function checkProcessSpec(spec: unknown, where: string): asserts spec is 
   }
 }
 
-/** Reads `<bundle>/config.json`, refusing a missing bundle and an unreadable or invalid config. */
-export function readBundleConfig(bundle: string): BundleConfig {
+/** The text of `<bundle>/config.json`, refusing a missing bundle or an unreadable config. */
+export function readBundleConfigText(bundle: string): { path: string; text: string } {
   let isDirectory: boolean;
   try {
     isDirectory = statSync(bundle).isDirectory();
@@ -44,9 +44,8 @@ export function readBundleConfig(bundle: string): BundleConfig {
   }
   if (!isDirectory) throw new BundleNotFoundError(`bundle ${bundle} is not a directory`);
   const path = join(bundle, 'config.json');
-  let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    return { path, text: readFileSync(path, 'utf8') };
   } catch (err) {
     if (isErrnoException(err, 'ENOENT')) {
       throw new BundleNotFoundError(`bundle ${bundle} has no config.json`, { cause: err });
@@ -55,6 +54,11 @@ export function readBundleConfig(bundle: string): BundleConfig {
       cause: err,
     });
   }
+}
+
+/** Reads `<bundle>/config.json`, refusing a missing bundle and an unreadable or invalid config. */
+export function readBundleConfig(bundle: string): BundleConfig {
+  const { path, text } = readBundleConfigText(bundle);
   let config: unknown;
   try {
     config = parseExactJson(text);
