@@ -50,9 +50,15 @@ export function launchShim(options: ShimLaunchOptions): Promise<ReadyReport> {
       if (outcome instanceof Error) reject(outcome);
       else resolve(outcome);
     };
-    /** Kills the shim's group and settles once the shim is reaped (bounded). */
-    const killAndSettle = (err: Error): void => {
-      if (settled) return;
+    let ending = false;
+    /**
+     * Kills the shim's group and settles once the shim is reaped (bounded): a
+     * start that is not going ahead must leave nothing of its runtime running.
+     * The first outcome chosen stands.
+     */
+    const killAndSettle = (outcome: ReadyReport | Error): void => {
+      if (settled || ending) return;
+      ending = true;
       if (child.pid !== undefined) {
         try {
           process.kill(-child.pid, 'SIGKILL');
@@ -60,11 +66,11 @@ export function launchShim(options: ShimLaunchOptions): Promise<ReadyReport> {
           // Already gone.
         }
       }
-      if (exited || child.pid === undefined) return settle(err);
-      const giveUp = setTimeout(() => settle(err), REAP_WAIT_MS);
+      if (exited || child.pid === undefined) return settle(outcome);
+      const giveUp = setTimeout(() => settle(outcome), REAP_WAIT_MS);
       child.once('exit', () => {
         clearTimeout(giveUp);
-        settle(err);
+        settle(outcome);
       });
     };
     const onAbort = (): void =>
@@ -85,7 +91,10 @@ export function launchShim(options: ShimLaunchOptions): Promise<ReadyReport> {
       if (newline < 0) return;
       const line = received.slice(0, newline);
       const report = parseReadyLine(line);
-      if (report) settle(report);
+      if (report?.ok) settle(report);
+      // A refusal: what the runtime left running in the shim's group (a child
+      // of a runtime that died mid-create, say) must not finish the job unwatched.
+      else if (report) killAndSettle(report);
       else
         killAndSettle(
           new ShimExitedError(`unexpected report from shim: ${JSON.stringify(line.slice(0, 200))}`),
