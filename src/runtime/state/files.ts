@@ -1,5 +1,15 @@
 /** Small file helpers for the state folder: crash-safe writes and tolerant reads. */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  fsyncSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { CorruptStateError, isErrnoException } from '../errors.js';
 
 /**
@@ -16,6 +26,36 @@ export function writeFileAtomic(path: string, data: string): void {
     closeSync(fd);
   }
   renameSync(tmp, path);
+}
+
+/**
+ * Creates `path` holding `data` unless it exists, as crash-safely as
+ * writeFileAtomic (a temporary file, fsync, then a hard link to the name):
+ * of writers racing for one name exactly one wins, and nobody ever reads it
+ * half-written. Returns false when the name existed already.
+ */
+export function createFileAtomic(path: string, data: string): boolean {
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const fd = openSync(tmp, 'wx', 0o600);
+  try {
+    try {
+      writeSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    linkSync(tmp, path);
+    return true;
+  } catch (err) {
+    if (isErrnoException(err, 'EEXIST')) return false;
+    throw err;
+  } finally {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // Nothing to clean.
+    }
+  }
 }
 
 /** The file's content, trimmed; undefined when it does not exist. */
