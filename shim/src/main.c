@@ -488,6 +488,8 @@ int main(int argc, char **argv)
 		fail("PR_SET_CHILD_SUBREAPER: %s", errstr(subreaper_err));
 	if (reaper_init() < 0)
 		fail("signalfd: %s", errstr(errno));
+	if (reserve_exit_status() < 0)
+		log_warn("reserve space for exitStatus: %s", errstr(errno));
 
 	char err[512];
 	int child[3] = {-1, -1, -1};

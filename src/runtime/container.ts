@@ -51,6 +51,7 @@ import { OomWatcher } from './oom.js';
 import { ContainerProcess } from './process.js';
 import { updateRequest, type Resource } from './resources.js';
 import { defaultShimPath } from './shim/binary.js';
+import { stateWriteError } from './state/files.js';
 import { containerDir, runtimeStateDir } from './state/layout.js';
 import {
   newProcessState,
@@ -139,14 +140,14 @@ export class Container implements AsyncDisposable {
       ? givenArgs
       : ['--root', runtimeStateDir(root, runtime), ...givenArgs];
 
-    mkdirSync(root, { recursive: true, mode: 0o711 });
     const dir = containerDir(root, id);
     try {
+      mkdirSync(root, { recursive: true, mode: 0o711 });
       mkdirSync(dir, { mode: 0o711 });
     } catch (err) {
       if (isErrnoException(err, 'EEXIST'))
         throw new ContainerExistsError(`container ${id} already exists`);
-      throw err;
+      throw stateWriteError(dir, err);
     }
     const record: ContainerRecord = {
       bundle,

@@ -3,7 +3,7 @@
  * that failed: no process, runtime state, cgroup or folder may stay behind,
  * and nothing may be touched that this start did not create.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ContainerNotFoundError,
@@ -26,6 +26,7 @@ import { isSameProcess } from './procfs.js';
 import { removeEmptyCgroups, runtimeCgroupDirs } from './cgroups/runtime-cgroups.js';
 import type { ShimMode } from './shim/argv.js';
 import { launchShim } from './shim/launch.js';
+import { stateWriteError } from './state/files.js';
 import { processFiles, type ProcessFiles } from './state/layout.js';
 import { readPid, readStartTime, writeProcessState, type ProcessState } from './state/records.js';
 import { prepareStdio, type PreparedStdio, type StdioOptions } from './stdio.js';
@@ -73,7 +74,7 @@ export async function launchProcess<Owner extends LaunchOwner>(
     }
     if (isErrnoException(err, 'ENOENT'))
       throw new ContainerNotFoundError(`container ${owner.id} was deleted`);
-    throw err;
+    throw stateWriteError(files.dir, err);
   }
   const { state } = request;
   let stdio: PreparedStdio | undefined;
@@ -134,17 +135,35 @@ function refusal(
   const runtimeMessage = lastRuntimeErrorInFile(files.runtimeLog);
   if (runtimeMessage !== undefined) {
     return new RuntimeError(
-      `${owner.runtime} ${request.mode}: ${runtimeMessage}`,
+      `${owner.runtime} ${request.mode}: ${runtimeMessage}${noRoomHint(files.dir)}`,
       [owner.runtime, request.mode],
       null,
     );
   }
   // The seed's case: the runtime failed without a word.
   if (/ failed \(exit status \d+\)$/.test(shimMessage))
-    return new ContainerNotStartedError(`containerd: container not started (${shimMessage})`);
+    return new ContainerNotStartedError(
+      `containerd: container not started (${shimMessage}${noRoomHint(files.dir)})`,
+    );
   return new ShimError(
     `shim could not ${request.mode} process ${request.processId}: ${shimMessage}`,
   );
+}
+
+/** Room left below which a wordless runtime failure is put down to a full disk. */
+const NO_ROOM_BYTES = 64 * 1024;
+
+/**
+ * A runtime that failed on a full disk could not write its words, or says
+ * something else (its log is in the process folder): say what the disk says.
+ */
+function noRoomHint(dir: string): string {
+  try {
+    const { bavail, bsize } = statfsSync(dir);
+    return bavail * bsize < NO_ROOM_BYTES ? `; no space left on the state folder's device` : '';
+  } catch {
+    return '';
+  }
 }
 
 /**

@@ -10,22 +10,62 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
-import { CorruptStateError, isErrnoException } from '../errors.js';
+import { BerthError, CorruptStateError, StateWriteError, isErrnoException } from '../errors.js';
+
+/** A system error met writing `path` as a StateWriteError; anything else as it is. */
+export function stateWriteError(path: string, err: unknown): unknown {
+  if (!isErrnoException(err) || err instanceof BerthError) return err;
+  return new StateWriteError(path, err.code ?? 'EIO', `cannot write ${path}: ${err.message}`, {
+    cause: err,
+  });
+}
+
+/** Writes all of `data` (one write may take only part of it: a disk filling up). */
+function writeAll(fd: number, data: string): void {
+  const bytes = Buffer.from(data);
+  for (let offset = 0; offset < bytes.length;)
+    offset += writeSync(fd, bytes, offset, bytes.length - offset);
+}
+
+/** Writes `data` into the new file `tmp`, synced; the file is removed if that fails. */
+function writeTemp(tmp: string, data: string, flags: string): void {
+  const fd = openSync(tmp, flags, 0o600);
+  try {
+    try {
+      writeAll(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    removeQuietly(tmp);
+    throw err;
+  }
+}
+
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Nothing to clean.
+  }
+}
 
 /**
  * Writes `data` so that a crash at any instant leaves either the old or the new
- * content: a temporary file beside the target, fsync, then rename over it.
+ * content: a temporary file beside the target, fsync, then rename over it. A
+ * failure (a full disk: StateWriteError) leaves the old content and no
+ * temporary file.
  */
 export function writeFileAtomic(path: string, data: string): void {
   const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', 0o600);
   try {
-    writeSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    writeTemp(tmp, data, 'w');
+    renameSync(tmp, path);
+  } catch (err) {
+    removeQuietly(tmp);
+    throw stateWriteError(path, err);
   }
-  renameSync(tmp, path);
 }
 
 /**
@@ -36,25 +76,15 @@ export function writeFileAtomic(path: string, data: string): void {
  */
 export function createFileAtomic(path: string, data: string): boolean {
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const fd = openSync(tmp, 'wx', 0o600);
   try {
-    try {
-      writeSync(fd, data);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    writeTemp(tmp, data, 'wx');
     linkSync(tmp, path);
     return true;
   } catch (err) {
     if (isErrnoException(err, 'EEXIST')) return false;
-    throw err;
+    throw stateWriteError(path, err);
   } finally {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // Nothing to clean.
-    }
+    removeQuietly(tmp);
   }
 }
 
