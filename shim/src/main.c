@@ -93,6 +93,7 @@ static void fail(const char *format, ...)
 	report(READY_ERROR " %s", msg);
 	if (listen_fd >= 0)
 		term_unlink_socket();
+	release_exit_status();
 	exit(1);
 }
 
@@ -145,7 +146,10 @@ static void on_control(unsigned type, unsigned w, unsigned h)
 			eof_pending = true;
 		break;
 	case CONTROL_RESIZE:
-		if (!opts.terminal) {
+		if (w > 0xffff || h > 0xffff) {
+			/* A terminal's size is 16 bits: no silent truncation to another size. */
+			log_warn("control: resize %ux%u ignored: out of range", w, h);
+		} else if (!opts.terminal) {
 			log_info("control: resize %ux%u ignored: no terminal", w, h);
 		} else if (master_fd >= 0) {
 			term_resize(master_fd, w, h);

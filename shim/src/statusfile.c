@@ -97,6 +97,17 @@ int reserve_exit_status(void)
 	return 0;
 }
 
+void release_exit_status(void)
+{
+	char tmp[64];
+	if (reserved_fd < 0)
+		return;
+	close(reserved_fd);
+	reserved_fd = -1;
+	fmt(tmp, sizeof tmp, ".%s.tmp", EXIT_STATUS_FILE);
+	unlink(tmp);
+}
+
 /* Into the reserved file: overwritten in place, cut to length, synced, renamed. */
 static int write_reserved(const char *content)
 {
