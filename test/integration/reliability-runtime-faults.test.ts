@@ -18,7 +18,7 @@ import {
   type BerthError,
 } from '../../src/index.js';
 import { fakeRuntime, sandbox, type Sandbox } from '../helpers/env.js';
-import { assertStartLeftNothing, withEnv } from './reliability-helpers.js';
+import { SOAK_ROUNDS, assertStartLeftNothing, withEnv } from './reliability-helpers.js';
 
 const box: Sandbox = sandbox();
 after(() => box.cleanup());
@@ -45,11 +45,20 @@ async function failedStart(start: () => Promise<unknown>): Promise<{ err: unknow
   assert.fail('the start succeeded');
 }
 
+/** The fixed delays, then (under soak) random ones, each round. */
+function delaysFor(fixed: readonly string[]): string[] {
+  const all = [...fixed];
+  for (let round = 1; round < SOAK_ROUNDS; round++)
+    for (let i = 0; i < fixed.length; i++) all.push((Math.random() * 0.4).toFixed(3));
+  return all;
+}
+
 describe('a runtime killed mid-create', () => {
   // From "killed before runc started" to "killed after runc created the container".
-  const delays = ['0', '0.01', '0.03', '0.06', '0.1', '0.2', '0.4'];
+  const delays = delaysFor(['0', '0.01', '0.03', '0.06', '0.1', '0.2', '0.4']);
   for (const how of ['start', 'run'] as const) {
     test(`${how}(): a typed error within the start timeout, whatever runc had done by then`, async () => {
+      let slowest = 0;
       for (const delay of delays) {
         const container = await box.create(
           { args: ['sleep', '100'] },
@@ -65,9 +74,13 @@ describe('a runtime killed mid-create', () => {
         );
         assert.match((err as Error).message, /failed \(exit status 137\)/, what);
         assert.ok(ms < TIMEOUT_MS, `${what}: settled after ${ms} ms`);
+        slowest = Math.max(slowest, ms);
         await assertStartLeftNothing(container, what);
         await container.delete();
       }
+      console.log(
+        `# ${how}() with the runtime killed mid-way: ${delays.length} starts, slowest refusal ${slowest} ms`,
+      );
     });
   }
 
@@ -77,7 +90,8 @@ describe('a runtime killed mid-create', () => {
       { runtime: fakeRuntime('dying-runtime'), timeout: TIMEOUT_MS },
     );
     const init = await withEnv({ BERTH_DIE_ON: 'none' }, () => container.run());
-    for (const delay of ['0', '0.02', '0.05', '0.1', '0.3']) {
+    const delays = delaysFor(['0', '0.02', '0.05', '0.1', '0.3']);
+    for (const delay of delays) {
       const { err, ms } = await withEnv({ BERTH_DIE_ON: 'exec', BERTH_DIE_AFTER: delay }, () =>
         failedStart(() => container.exec('victim', { args: ['sleep', '77'] })),
       );
@@ -100,6 +114,7 @@ describe('a runtime killed mid-create', () => {
         ['init'],
       );
     }
+    console.log(`# exec with the runtime killed mid-way: ${delays.length} execs`);
     await container.delete({ force: true });
   });
 });
@@ -185,7 +200,8 @@ describe('starts cut short by the caller', () => {
   test('real runc aborted 5-60 ms in: no torn runtime state; the id starts right after', async () => {
     // defects.test.ts checks the cgroups of such starts; here, the runtime's own state folder.
     let aborted = 0;
-    for (let attempt = 0; attempt < 12; attempt++) {
+    const attempts = 12 * SOAK_ROUNDS;
+    for (let attempt = 0; attempt < attempts; attempt++) {
       const container = await box.create({ args: ['sh', '-c', 'exit 7'] });
       const cutAfter = 5 + ((attempt * 5) % 56);
       const how = attempt % 2 ? 'run' : 'start';
@@ -203,6 +219,7 @@ describe('starts cut short by the caller', () => {
       }
       await container.delete({ force: true });
     }
+    console.log(`# real runc cut short: ${attempts} starts, ${aborted} aborted mid-way`);
     assert.ok(aborted > 0, 'no start was cut short');
   });
 });

@@ -173,9 +173,14 @@ function check(args: Buffer[], run: ShimRun, dir: string): string {
         [],
         `${where}: a valid command line refused as malformed: ${message}`,
       );
-      kind = / failed \(exit status 3\)$/.test(message)
-        ? 'ran the runtime (refused)'
-        : `valid, failed before the runtime: ${message.split(' ')[0]} ...: ${message.split(': ').pop()}`;
+      if (/ failed \(exit status 3\)$/.test(message)) {
+        kind = 'ran the runtime (refused)';
+      } else {
+        // Whatever the path or name in it, the cause is never cut off.
+        const cause = /: ([^:]+)$/.exec(message)?.[1] ?? '';
+        assert.match(cause, /^[A-Z][a-z][A-Za-z ,']*$/, `${where}: no cause in ${message}`);
+        kind = `valid, failed before the runtime: ${message.split(' ')[0]} ...: ${cause}`;
+      }
     }
   }
   const files = readdirSync(dir);
