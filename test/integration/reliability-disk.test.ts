@@ -37,7 +37,13 @@ import {
   UnknownStatus,
 } from '../../src/index.js';
 import { sandbox, uniqueId, type Sandbox } from '../helpers/env.js';
-import { assertStartLeftNothing, isAlive, shimPidOf, waitGone } from './reliability-helpers.js';
+import {
+  SOAK_ROUNDS,
+  assertStartLeftNothing,
+  isAlive,
+  shimPidOf,
+  waitGone,
+} from './reliability-helpers.js';
 
 const box: Sandbox = sandbox();
 const mounts: string[] = [];
@@ -105,6 +111,18 @@ function temporaries(dir: string): string[] {
   );
 }
 
+/** "0-2 pages free: create refused, 3-5: ...": outcomes indexed by free pages, runs merged. */
+function ranges(outcomes: readonly string[]): string {
+  const parts: string[] = [];
+  for (let from = 0; from < outcomes.length;) {
+    let to = from;
+    while (outcomes[to + 1] === outcomes[from]) to++;
+    parts.push(`${from === to ? from : `${from}-${to}`} pages free: ${outcomes[from]}`);
+    from = to + 1;
+  }
+  return parts.join(', ');
+}
+
 function isNoSpace(err: unknown): boolean {
   return err instanceof StateWriteError && err.errno === 'ENOSPC' && /ENOSPC/.test(err.message);
 }
@@ -153,7 +171,8 @@ describe('a full disk', () => {
     const env = ['PATH=/bin', ...Array.from({ length: 40 }, (_, i) => `E${i}=${'e'.repeat(200)}`)];
     const bundle = box.bundle({ args: ['sh', '-c', 'exit 5'], env });
     const outcomes: string[] = [];
-    for (let freePages = 0; freePages <= 30; freePages++) {
+    for (let step = 0; step < 31 * SOAK_ROUNDS; step++) {
+      const freePages = step % 31;
       const filler = fillUp(root, freePages);
       const id = uniqueId(`p${freePages}`);
       let container: Container;
@@ -162,7 +181,7 @@ describe('a full disk', () => {
       } catch (err) {
         assert.ok(isNoSpace(err), `create with ${freePages} pages free: ${String(err)}`);
         assert.ok(!readdirSync(root).includes(id));
-        outcomes.push(`${freePages}: create refused`);
+        outcomes.push('create refused');
         unlinkSync(filler);
         continue;
       }
@@ -178,20 +197,22 @@ describe('a full disk', () => {
         assert.deepEqual(again.process('init')!.spec.env, env);
         assert.equal(again.process('init')!.exitStatus(), 5);
         again.close();
-        outcomes.push(`${freePages}: ran`);
+        outcomes.push('ran');
       } catch (err) {
         assert.ok(err instanceof BerthError, `run with ${freePages} pages free: ${String(err)}`);
         assert.match(err.message, /ENOSPC|no space left/, 'the refusal says why');
-        outcomes.push(`${freePages}: run refused (${err.code}: ${err.message})`);
+        outcomes.push(`run refused (${err.code})`);
         await assertStartLeftNothing(container, `run with ${freePages} pages free`);
       }
       assert.deepEqual(temporaries(root), [], `temporary files with ${freePages} pages free`);
       await container.delete();
       unlinkSync(filler);
     }
-    console.log(`# page by page: ${outcomes.join('; ')}`);
-    assert.ok(outcomes[0]?.endsWith('create refused'), 'a full disk refuses the record');
-    assert.ok(outcomes.at(-1)?.endsWith('ran'), 'ten pages are enough to run');
+    console.log(
+      `# disk filled page by page: ${outcomes.length} starts; ${ranges(outcomes.slice(0, 31))}`,
+    );
+    assert.equal(outcomes[0], 'create refused', 'a full disk refuses the record');
+    assert.equal(outcomes[30], 'ran', 'thirty pages are enough to run');
   });
 });
 

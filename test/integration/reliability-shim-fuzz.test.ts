@@ -153,7 +153,10 @@ function check(args: Buffer[], run: ShimRun, dir: string): string {
   const line = outputs[expected.readyFd];
   let kind: string;
   if (line === undefined) {
-    kind = `no report (ready fd ${expected.readyFd})`;
+    kind =
+      expected.readyFd < 0
+        ? 'no --ready-fd: no report'
+        : 'report to a descriptor not open (or /dev/null): none seen';
   } else {
     const text = line.toString('latin1');
     assert.match(text, /^error [^\n]*\n$/, `${where}: one error line, got ${JSON.stringify(text)}`);

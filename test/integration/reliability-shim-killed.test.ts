@@ -24,6 +24,7 @@ import {
 } from '../../src/index.js';
 import { readUntil, sandbox, type Sandbox } from '../helpers/env.js';
 import {
+  SOAK_ROUNDS,
   assertStartLeftNothing,
   cgroupsNamed,
   isAlive,
@@ -67,6 +68,11 @@ async function killShim(proc: ContainerProcess): Promise<void> {
 
 describe('the shim of a running init is killed while supervisors watch', () => {
   test('every supervisor reports 137, the process is killed, the id is free once deleted', async () => {
+    for (let round = 0; round < SOAK_ROUNDS; round++) await killedWhileWatched();
+    if (SOAK_ROUNDS > 1) console.log(`# shims killed under 3 supervisors: ${SOAK_ROUNDS} rounds`);
+  });
+
+  async function killedWhileWatched(): Promise<void> {
     const container = await box.create({ args: ['sleep', '100'] });
     const init = await container.run();
     const sameProcess = await Container.load(container.root, container.id);
@@ -102,7 +108,7 @@ describe('the shim of a running init is killed while supervisors watch', () => {
     const second = await again.run();
     assert.equal(await second.wait(), 9);
     await again.delete();
-  });
+  }
 
   test('a created, not yet started init: 137 as well, and the id is free once deleted', async () => {
     const container = await box.create({ args: ['sleep', '100'] });
