@@ -302,6 +302,8 @@ export function argvCases(runtime: string): fc.Arbitrary<ArgvCase> {
     { weight: 1, arbitrary: fc.constant([b(''), b('/nonexistent-bundle'), b(runtime)]) },
     { weight: 1, arbitrary: fc.constant([b('c1'), b(''), b('')]) },
     { weight: 1, arbitrary: fc.constant([b('c1'), b(runtime)]) },
+    // Nothing after the options: a last option may miss its value.
+    { weight: 1, arbitrary: fc.constant([]) },
     {
       weight: 1,
       arbitrary: fc.tuple(anyValue, anyValue).map(([id, bundle]) => [
