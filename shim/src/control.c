@@ -35,9 +35,13 @@ static bool parse_uint(const char **p, unsigned *out)
 	return true;
 }
 
-static void handle_line(char *line, control_cb cb)
+static void handle_line(char *line, size_t n, control_cb cb)
 {
-	size_t n = strlen(line);
+	/* A NUL would end the line early for the parser: "0 0 0\0junk" is not "0 0 0". */
+	if (memchr(line, '\0', n)) {
+		log_warn("control: ignoring malformed line \"%s\" (holds a NUL)", line);
+		return;
+	}
 	if (n && line[n - 1] == '\r')
 		line[--n] = '\0';
 	const char *p = line;
@@ -73,7 +77,7 @@ void control_read(int fd, control_cb cb)
 			if (overlong)
 				overlong = false;
 			else
-				handle_line(buf + start, cb);
+				handle_line(buf + start, (size_t)(nl - (buf + start)), cb);
 			start = (size_t)(nl - buf) + 1;
 		}
 		memmove(buf, buf + start, len - start);

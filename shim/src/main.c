@@ -40,6 +40,7 @@
  * (--drain-timeout bounds only a reader that accepts nothing). */
 #define DRAIN_IDLE_MS 200
 #define DELETE_TIMEOUT_MS 10000
+#define LEFTOVER_KILL_MS 2000
 
 /* Absolute path of the process folder (the shim's working directory). */
 static char abs_dir[PATH_BUF];
@@ -91,9 +92,13 @@ static void fail(const char *format, ...)
 	fmt_v(msg, sizeof msg, format, ap);
 	va_end(ap);
 	log_error("%s", msg);
+	/* Starting, every child is the runtime's: nothing of a failed start may run on. */
+	if (phase == PH_STARTING)
+		reaper_kill_leftovers(LEFTOVER_KILL_MS);
 	report(READY_ERROR " %s", msg);
 	if (listen_fd >= 0)
 		term_unlink_socket();
+	release_exit_status();
 	exit(1);
 }
 
@@ -146,7 +151,10 @@ static void on_control(unsigned type, unsigned w, unsigned h)
 			eof_pending = true;
 		break;
 	case CONTROL_RESIZE:
-		if (!opts.terminal) {
+		if (w > 0xffff || h > 0xffff) {
+			/* A terminal's size is 16 bits: no silent truncation to another size. */
+			log_warn("control: resize %ux%u ignored: out of range", w, h);
+		} else if (!opts.terminal) {
 			log_info("control: resize %ux%u ignored: no terminal", w, h);
 		} else if (master_fd >= 0) {
 			term_resize(master_fd, w, h);
@@ -204,7 +212,7 @@ static void on_runtime_exit(void)
 	if (watch[W_RUNTIME].status != 0) {
 		char msg[1024];
 		runtime_last_error(msg, sizeof msg);
-		fail("%s %s failed (exit status %d)%s%s", opts.runtime, mode_verb(opts.mode),
+		fail("%.256s %s failed (exit status %d)%s%s", opts.runtime, mode_verb(opts.mode),
 		     watch[W_RUNTIME].status, msg[0] ? ": " : "", msg);
 	}
 	log_info("%s %s succeeded", opts.runtime, mode_verb(opts.mode));
@@ -491,6 +499,8 @@ int main(int argc, char **argv)
 		fail("PR_SET_CHILD_SUBREAPER: %s", errstr(subreaper_err));
 	if (reaper_init() < 0)
 		fail("signalfd: %s", errstr(errno));
+	if (reserve_exit_status() < 0)
+		log_warn("reserve space for exitStatus: %s", errstr(errno));
 
 	char err[512];
 	int child[3] = {-1, -1, -1};
@@ -507,7 +517,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 3; i++)
 		close(child[i]);
 	if (rt < 0)
-		fail("spawn %s: %s", opts.runtime, errstr(spawn_err));
+		fail("spawn %.256s: %s", opts.runtime, errstr(spawn_err));
 	watch[W_RUNTIME].pid = rt;
 	phase = PH_STARTING;
 

@@ -7,14 +7,19 @@
  * any exit reaped before the PID is known is kept in a small table.
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fmt.h"
+#include "log.h"
 #include "protocol.h"
 #include "reaper.h"
+#include "util.h"
 
 #define EARLY_MAX 64
 
@@ -108,4 +113,50 @@ bool reaper_claim_early(pid_t pid, int *status)
 		}
 	}
 	return false;
+}
+
+/*
+ * A runtime call that failed may leave processes behind: a runtime that died
+ * leaves its own children (runc, mid-create or mid-exec), which the shim, as
+ * subreaper, inherits, and an exec'd process whose PID never reached the pid
+ * file. Until the runtime succeeds every child of the shim is the runtime's,
+ * so all of them are killed and reaped, and so are the children they leave
+ * to the shim in turn, for at most timeout_ms.
+ */
+void reaper_kill_leftovers(long timeout_ms)
+{
+	char path[64], buf[4096];
+	long long deadline = mono_ms() + timeout_ms;
+	fmt(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+	for (;;) {
+		/* Zombies are children too: reap first, then see who is left. */
+		int ws;
+		while (waitpid(-1, &ws, WNOHANG) > 0)
+			;
+		if (read_file(path, buf, sizeof buf) < 0) {
+			log_warn("%s: %s: leftovers of the runtime not looked for", path,
+				 errstr(errno));
+			return;
+		}
+		int killed = 0;
+		char *p = buf, *end;
+		for (long pid; (pid = strtol(p, &end, 10)) > 0 && end != p; p = end) {
+			kill((pid_t)pid, SIGKILL);
+			killed++;
+		}
+		if (!killed)
+			return;
+		log_warn("killed %d process(es) the runtime left behind", killed);
+		long left = (long)(deadline - mono_ms());
+		if (left <= 0) {
+			log_error("leftovers of the runtime still there after %ld ms", timeout_ms);
+			return;
+		}
+		if (sig_fd >= 0) {
+			struct pollfd pfd = {.fd = sig_fd, .events = POLLIN};
+			poll(&pfd, 1, left < 20 ? (int)left : 20);
+		} else {
+			usleep(1000);
+		}
+	}
 }

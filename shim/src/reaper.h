@@ -16,5 +16,7 @@ int reaper_fd(void);
 void reaper_reap(struct child_watch *watches, int n, bool hold_others);
 bool reaper_claim_early(pid_t pid, int *status);
 int exit_status_of(int wait_status);
+/* After a failed runtime call: kills and reaps every child (see reaper.c). */
+void reaper_kill_leftovers(long timeout_ms);
 
 #endif

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h> /* rename */
 #include <string.h>
 #include <unistd.h>
@@ -55,10 +56,86 @@ fail:
 	return -1;
 }
 
+/*
+ * The exit status's temporary file, made while the process starts: a disk
+ * that fills up while the process runs must not cost its exit status, so the
+ * status is written at exit into space the file holds already.
+ */
+static int reserved_fd = -1;
+#define RESERVED_BYTES 16
+
+static bool write_all(int fd, const char *buf, size_t len, off_t at)
+{
+	size_t off = 0;
+	while (off < len) {
+		ssize_t w = pwrite(fd, buf + off, len - off, at + (off_t)off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		off += (size_t)w;
+	}
+	return true;
+}
+
+int reserve_exit_status(void)
+{
+	static const char blank[RESERVED_BYTES] = "               \n";
+	char tmp[64];
+	fmt(tmp, sizeof tmp, ".%s.tmp", EXIT_STATUS_FILE);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
+	if (fd < 0)
+		return -1;
+	if (!write_all(fd, blank, sizeof blank, 0)) {
+		int e = errno;
+		close(fd);
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	reserved_fd = fd;
+	return 0;
+}
+
+void release_exit_status(void)
+{
+	char tmp[64];
+	if (reserved_fd < 0)
+		return;
+	close(reserved_fd);
+	reserved_fd = -1;
+	fmt(tmp, sizeof tmp, ".%s.tmp", EXIT_STATUS_FILE);
+	unlink(tmp);
+}
+
+/* Into the reserved file: overwritten in place, cut to length, synced, renamed. */
+static int write_reserved(const char *content)
+{
+	char tmp[64];
+	size_t len = strlen(content);
+	int fd = reserved_fd;
+	reserved_fd = -1;
+	fmt(tmp, sizeof tmp, ".%s.tmp", EXIT_STATUS_FILE);
+	bool ok = write_all(fd, content, len, 0) && ftruncate(fd, (off_t)len) == 0;
+	ok = ok && fsync(fd) == 0;
+	int e = errno;
+	if (!ok) {
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	if (close(fd) < 0 || rename(tmp, EXIT_STATUS_FILE) < 0)
+		return -1;
+	return 0;
+}
+
 int write_exit_status(int status)
 {
 	char s[16];
 	fmt(s, sizeof s, "%d", status);
+	if (reserved_fd >= 0 && write_reserved(s) == 0)
+		return 0;
+	/* Nothing reserved, or the reserved file failed: a fresh one (needs space). */
 	return write_atomic(EXIT_STATUS_FILE, s);
 }
 

@@ -82,7 +82,7 @@ static int setup_in(const struct options *o, int *child, char *err, size_t errle
 		return *child < 0 ? -1 : 0;
 	}
 	if (stat(path, &st) < 0) {
-		fmt(err, errlen, "stdin %s: %s", path, errstr(errno));
+		fmt(err, errlen, "stdin %.256s: %s", path, errstr(errno));
 		return -1;
 	}
 	if (S_ISFIFO(st.st_mode)) {
@@ -90,7 +90,7 @@ static int setup_in(const struct options *o, int *child, char *err, size_t errle
 		 * hangup until a first writer has come and gone. */
 		int fifo = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 		if (fifo < 0) {
-			fmt(err, errlen, "open stdin %s: %s", path, errstr(errno));
+			fmt(err, errlen, "open stdin %.256s: %s", path, errstr(errno));
 			return -1;
 		}
 		g_in.src = fifo;
@@ -116,7 +116,7 @@ static int setup_in(const struct options *o, int *child, char *err, size_t errle
 	}
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
-		fmt(err, errlen, "open stdin %s: %s", path, errstr(errno));
+		fmt(err, errlen, "open stdin %.256s: %s", path, errstr(errno));
 		return -1;
 	}
 	if (!o->terminal) {
@@ -154,10 +154,11 @@ static int setup_out(const struct options *o, struct stream *s, const char *path
 		fd = open_fifo_writer(path, deadline);
 		if (fd < 0) {
 			if (errno == ETIMEDOUT)
-				fmt(err, errlen, "%s FIFO %s: no reader after %ld ms", s->name,
+				fmt(err, errlen, "%s FIFO %.256s: no reader after %ld ms", s->name,
 				    path, o->stdio_timeout_ms);
 			else
-				fmt(err, errlen, "open %s %s: %s", s->name, path, errstr(errno));
+				fmt(err, errlen, "open %s %.256s: %s", s->name, path,
+				    errstr(errno));
 			return -1;
 		}
 		s->reopen_dst = true;
@@ -166,7 +167,7 @@ static int setup_out(const struct options *o, struct stream *s, const char *path
 		/* Append: stdout and stderr may share the file, and a restart must not truncate. */
 		fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
 		if (fd < 0) {
-			fmt(err, errlen, "open %s %s: %s", s->name, path, errstr(errno));
+			fmt(err, errlen, "open %s %.256s: %s", s->name, path, errstr(errno));
 			return -1;
 		}
 		if (!pty) {

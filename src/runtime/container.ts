@@ -53,6 +53,7 @@ import { OomWatcher } from './oom.js';
 import { ContainerProcess } from './process.js';
 import { updateRequest, type Resource } from './resources.js';
 import { defaultShimPath } from './shim/binary.js';
+import { stateWriteError } from './state/files.js';
 import { containerDir, runtimeStateDir } from './state/layout.js';
 import {
   newProcessState,
@@ -141,14 +142,14 @@ export class Container implements AsyncDisposable {
       ? givenArgs
       : ['--root', runtimeStateDir(root, runtime), ...givenArgs];
 
-    await mkdir(root, { recursive: true, mode: 0o711 });
     const dir = containerDir(root, id);
     try {
+      await mkdir(root, { recursive: true, mode: 0o711 });
       await mkdir(dir, { mode: 0o711 });
     } catch (err) {
       if (isErrnoException(err, 'EEXIST'))
         throw new ContainerExistsError(`container ${id} already exists`);
-      throw err;
+      throw stateWriteError(dir, err);
     }
     const record: ContainerRecord = {
       bundle,

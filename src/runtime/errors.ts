@@ -151,6 +151,24 @@ export class CorruptStateError extends BerthError {
   }
 }
 
+/**
+ * The state folder could not be written: a full disk (`errno` ENOSPC), a
+ * quota (EDQUOT), a read-only one (EROFS)... Nothing half-written is left.
+ */
+export class StateWriteError extends BerthError {
+  readonly code = 'ERR_STATE_WRITE';
+  constructor(
+    /** What was being written. */
+    readonly path: string,
+    /** The system's error code. */
+    readonly errno: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
 /** resize() on a process without a terminal. */
 export class NoTerminalError extends BerthError {
   readonly code = 'ERR_NO_TERMINAL';

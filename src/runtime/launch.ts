@@ -3,7 +3,7 @@
  * that failed: no process, runtime state, cgroup or folder may stay behind,
  * and nothing may be touched that this start did not create.
  */
-import { rmSync } from 'node:fs';
+import { rmSync, statfsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -15,13 +15,19 @@ import {
   isErrnoException,
 } from './errors.js';
 import { runRuntime } from './oci/cli.js';
-import { deleteCommand, hasSystemdCgroupArg, stateCommand } from './oci/commands.js';
+import {
+  deleteCommand,
+  hasSystemdCgroupArg,
+  isNotExistMessage,
+  stateCommand,
+} from './oci/commands.js';
 import { lastRuntimeErrorInFile } from './oci/log.js';
 import { ContainerProcess, type ProcessOwner } from './process.js';
 import { isSameProcess } from './procfs.js';
 import { removeEmptyCgroups, runtimeCgroupDirs } from './cgroups/runtime-cgroups.js';
 import type { ShimMode } from './shim/argv.js';
 import { launchShim } from './shim/launch.js';
+import { stateWriteError } from './state/files.js';
 import { processFiles, type ProcessFiles } from './state/layout.js';
 import { readPid, readStartTime, writeProcessState, type ProcessState } from './state/records.js';
 import { prepareStdio, type PreparedStdio, type StdioOptions } from './stdio.js';
@@ -69,7 +75,7 @@ export async function launchProcess<Owner extends LaunchOwner>(
     }
     if (isErrnoException(err, 'ENOENT'))
       throw new ContainerNotFoundError(`container ${owner.id} was deleted`);
-    throw err;
+    throw stateWriteError(files.dir, err);
   }
   const { state } = request;
   let stdio: PreparedStdio | undefined;
@@ -130,25 +136,44 @@ function refusal(
   const runtimeMessage = lastRuntimeErrorInFile(files.runtimeLog);
   if (runtimeMessage !== undefined) {
     return new RuntimeError(
-      `${owner.runtime} ${request.mode}: ${runtimeMessage}`,
+      `${owner.runtime} ${request.mode}: ${runtimeMessage}${noRoomHint(files.dir)}`,
       [owner.runtime, request.mode],
       null,
     );
   }
   // The seed's case: the runtime failed without a word.
   if (/ failed \(exit status \d+\)$/.test(shimMessage))
-    return new ContainerNotStartedError(`containerd: container not started (${shimMessage})`);
+    return new ContainerNotStartedError(
+      `containerd: container not started (${shimMessage}${noRoomHint(files.dir)})`,
+    );
   return new ShimError(
     `shim could not ${request.mode} process ${request.processId}: ${shimMessage}`,
   );
+}
+
+/** Room left below which a wordless runtime failure is put down to a full disk. */
+const NO_ROOM_BYTES = 64 * 1024;
+
+/**
+ * A runtime that failed on a full disk could not write its words, or says
+ * something else (its log is in the process folder): say what the disk says.
+ */
+function noRoomHint(dir: string): string {
+  try {
+    const { bavail, bsize } = statfsSync(dir);
+    return bavail * bsize < NO_ROOM_BYTES ? `; no space left on the state folder's device` : '';
+  } catch {
+    return '';
+  }
 }
 
 /**
  * After a failed start. The runtime's container is force-deleted only when
  * the runtime says it holds one with this bundle created by this start (a
  * refused start must not kill a namesake it never made); when the runtime
- * has no record of it (killed before it wrote its state), the cgroups it may
- * have made are removed here.
+ * has no record of it (killed before it wrote its state), what it may have
+ * left is cleared: its torn state folder (`delete --force` of an id it
+ * cannot load touches no container) and the cgroups it may have made.
  */
 async function undoLaunch(
   owner: LaunchOwner,
@@ -165,13 +190,16 @@ async function undoLaunch(
     }
   }
   if (request.mode !== 'exec') {
-    const ours = await runtimeHoldsOurs(owner, startedAt);
-    if (ours === true) {
+    const held = await runtimeHolds(owner, startedAt);
+    // Ours, or none the runtime can load: a runtime killed mid-create may
+    // have left its state folder without a state in it, which would refuse
+    // the id from then on; `delete --force` clears that too (runc).
+    if (held === 'ours' || held === 'none') {
       await runRuntime(owner, deleteCommand(owner.id, { force: true }), {
         timeoutMs: UNDO_DELETE_TIMEOUT_MS,
       }).catch(() => {});
     }
-    if (ours !== false) {
+    if (held !== 'theirs') {
       const dirs = runtimeCgroupDirs(request.cgroupsPath, owner.id, {
         systemd: hasSystemdCgroupArg(owner.runtimeArgs),
       });
@@ -182,27 +210,26 @@ async function undoLaunch(
 }
 
 /**
- * true: the runtime has this container, made from our bundle since the start
- * began; false: it has one that is someone else's; undefined: it has none (or
- * cannot say).
+ * ours: the runtime has this container, made from our bundle since the start
+ * began; theirs: it has one that is someone else's; none: it says it has
+ * none; unknown: it cannot say (no answer in time, an answer we cannot read).
  */
-async function runtimeHoldsOurs(
+async function runtimeHolds(
   owner: LaunchOwner,
   startedAt: number,
-): Promise<boolean | undefined> {
+): Promise<'ours' | 'theirs' | 'none' | 'unknown'> {
   let output: string;
   try {
     output = await runRuntime(owner, stateCommand(owner.id), { timeoutMs: UNDO_STATE_TIMEOUT_MS });
-  } catch {
-    // Not there (or a runtime that cannot say): nothing of ours for it to delete.
-    return undefined;
+  } catch (err) {
+    return err instanceof RuntimeError && isNotExistMessage(err.message) ? 'none' : 'unknown';
   }
   try {
     const state = JSON.parse(output) as { bundle?: unknown; created?: unknown };
     const created = typeof state.created === 'string' ? Date.parse(state.created) : NaN;
     // A second of slack: the runtime's clock reading and ours are not the same instant.
-    return state.bundle === owner.path && !(created < startedAt - 1000);
+    return state.bundle === owner.path && !(created < startedAt - 1000) ? 'ours' : 'theirs';
   } catch {
-    return undefined;
+    return 'unknown';
   }
 }

@@ -31,10 +31,10 @@ import {
 } from './shim/protocol.js';
 import type { ProcessFiles } from './state/layout.js';
 import {
+  claimExitStatus,
   readExitStatus,
   readPid,
   readStartTime,
-  writeExitStatus,
   type ProcessState,
 } from './state/records.js';
 import type { Stdio } from './stdio.js';
@@ -414,7 +414,6 @@ export class ContainerProcess<
     // still). Nothing to record or delete on disk on its behalf.
     if (this.systemPid === 0) return this.#settle(UnknownStatus);
     const status = await this.#reapAfterDeadShim();
-    writeExitStatus(this.#files, status);
     if (this.isInit) {
       await runRuntime(this.#owner, deleteCommand(this.#owner.id, { force: true })).catch(() => {});
     }
@@ -424,19 +423,32 @@ export class ContainerProcess<
   /**
    * The shim died without recording an exit (containerd v0.2.8's rules): a
    * process that is gone or whose PID was reused gets UnknownStatus; one still
-   * running unsupervised is killed and gets 128+SIGKILL.
+   * running unsupervised is killed and gets 128+SIGKILL. Every supervisor
+   * watching the shim gets here at once: the first to record a status decides
+   * for all, and 137 is recorded before the kill, so that the others find it
+   * rather than a process that is gone (which would make it 255).
    */
   async #reapAfterDeadShim(): Promise<number> {
-    if (this.systemPid <= 0 || !isSameProcess(this.#pid, this.#startTime)) return UnknownStatus;
+    if (this.systemPid <= 0 || !isSameProcess(this.#pid, this.#startTime))
+      return this.#claimStatus(UnknownStatus);
+    const status = this.#claimStatus(KilledStatus);
     try {
       process.kill(this.#pid, 'SIGKILL');
     } catch (err) {
-      if (isErrnoException(err, 'ESRCH')) return UnknownStatus;
-      throw err;
+      if (!isErrnoException(err, 'ESRCH')) throw err;
     }
     const deadline = Date.now() + DEAD_SHIM_KILL_WAIT_MS;
     while (isProcessLive(this.#pid) && Date.now() < deadline) await sleep(5);
-    return KilledStatus;
+    return status;
+  }
+
+  /** The status that stands; if it cannot be recorded (a full disk), this supervisor's own. */
+  #claimStatus(status: number): number {
+    try {
+      return claimExitStatus(this.#files, status);
+    } catch {
+      return status;
+    }
   }
 
   #settle(status: number): void {

@@ -32,7 +32,7 @@ export function launchShim(options: ShimLaunchOptions): Promise<ReadyReport> {
     let pid: number | undefined;
     let settled = false;
     let killing = false;
-    let killWanted: Error | undefined;
+    let killWanted: ReadyReport | Error | undefined;
 
     const settle = (outcome: ReadyReport | Error): void => {
       if (settled) return;
@@ -42,12 +42,16 @@ export function launchShim(options: ShimLaunchOptions): Promise<ReadyReport> {
       if (outcome instanceof Error) reject(outcome);
       else resolve(outcome);
     };
-    /** Kills the shim's group and settles once the shim is gone (bounded). */
-    const killAndSettle = (err: Error): void => {
+    /**
+     * Kills the shim's group and settles once the shim is gone (bounded): a
+     * start that is not going ahead must leave nothing of its runtime running.
+     * The first outcome chosen stands.
+     */
+    const killAndSettle = (outcome: ReadyReport | Error): void => {
       if (settled || killing) return;
       if (pid === undefined) {
         // Not started yet: kill it as soon as its PID is known.
-        killWanted = err;
+        killWanted = outcome;
         return;
       }
       killing = true;
@@ -60,7 +64,7 @@ export function launchShim(options: ShimLaunchOptions): Promise<ReadyReport> {
       void (async () => {
         const deadline = Date.now() + REAP_WAIT_MS;
         while (isProcessLive(target) && Date.now() < deadline) await sleep(5);
-        settle(err);
+        settle(outcome);
       })();
     };
     const onAbort = (): void =>
@@ -85,7 +89,10 @@ export function launchShim(options: ShimLaunchOptions): Promise<ReadyReport> {
         line(text) {
           if (killing) return;
           const report = parseReadyLine(text);
-          if (report) settle(report);
+          if (report?.ok) settle(report);
+          // A refusal: what the runtime left running in the shim's group (a child
+          // of a runtime that died mid-create, say) must not finish the job unwatched.
+          else if (report) killAndSettle(report);
           else
             killAndSettle(
               new ShimExitedError(

@@ -1,13 +1,63 @@
 /** Small file helpers for the state folder: crash-safe writes and tolerant reads. */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  fsyncSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { open, rename } from 'node:fs/promises';
-import { CorruptStateError, isErrnoException } from '../errors.js';
+import { BerthError, CorruptStateError, StateWriteError, isErrnoException } from '../errors.js';
+
+/** A system error met writing `path` as a StateWriteError; anything else as it is. */
+export function stateWriteError(path: string, err: unknown): unknown {
+  if (!isErrnoException(err) || err instanceof BerthError) return err;
+  return new StateWriteError(path, err.code ?? 'EIO', `cannot write ${path}: ${err.message}`, {
+    cause: err,
+  });
+}
+
+/** Writes all of `data` (one write may take only part of it: a disk filling up). */
+function writeAll(fd: number, data: string): void {
+  const bytes = Buffer.from(data);
+  for (let offset = 0; offset < bytes.length;)
+    offset += writeSync(fd, bytes, offset, bytes.length - offset);
+}
+
+/** Writes `data` into the new file `tmp` (synced unless `sync` is false); removed if that fails. */
+function writeTemp(tmp: string, data: string, flags: string, sync = true): void {
+  const fd = openSync(tmp, flags, 0o600);
+  try {
+    try {
+      writeAll(fd, data);
+      if (sync) fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    removeQuietly(tmp);
+    throw err;
+  }
+}
+
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Nothing to clean.
+  }
+}
 
 /**
  * Writes `data` so that a crash at any instant leaves either the old or the new
- * content: a temporary file beside the target, fsync, then rename over it.
- * `sync: false` skips the fsync where only the process dying is guarded
- * against (the rename alone keeps it atomic then).
+ * content: a temporary file beside the target, fsync, then rename over it. A
+ * failure (a full disk: StateWriteError) leaves the old content and no
+ * temporary file. `sync: false` skips the fsync where only the process dying
+ * is guarded against (the rename alone keeps it atomic then).
  */
 export function writeFileAtomic(
   path: string,
@@ -15,14 +65,33 @@ export function writeFileAtomic(
   options: { sync?: boolean } = {},
 ): void {
   const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', 0o600);
   try {
-    writeSync(fd, data);
-    if (options.sync !== false) fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    writeTemp(tmp, data, 'w', options.sync !== false);
+    renameSync(tmp, path);
+  } catch (err) {
+    removeQuietly(tmp);
+    throw stateWriteError(path, err);
   }
-  renameSync(tmp, path);
+}
+
+/**
+ * Creates `path` holding `data` unless it exists, as crash-safely as
+ * writeFileAtomic (a temporary file, fsync, then a hard link to the name):
+ * of writers racing for one name exactly one wins, and nobody ever reads it
+ * half-written. Returns false when the name existed already.
+ */
+export function createFileAtomic(path: string, data: string): boolean {
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    writeTemp(tmp, data, 'wx');
+    linkSync(tmp, path);
+    return true;
+  } catch (err) {
+    if (isErrnoException(err, 'EEXIST')) return false;
+    throw stateWriteError(path, err);
+  } finally {
+    removeQuietly(tmp);
+  }
 }
 
 /**
@@ -32,14 +101,19 @@ export function writeFileAtomic(
  */
 export async function writeFileAtomicAsync(path: string, data: string): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}-${++tmpSequence}`;
-  const file = await open(tmp, 'w', 0o600);
   try {
-    await file.writeFile(data);
-    await file.sync();
-  } finally {
-    await file.close();
+    const file = await open(tmp, 'w', 0o600);
+    try {
+      await file.writeFile(data);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(tmp, path);
+  } catch (err) {
+    removeQuietly(tmp);
+    throw stateWriteError(path, err);
   }
-  await rename(tmp, path);
 }
 let tmpSequence = 0;
 

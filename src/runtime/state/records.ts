@@ -11,9 +11,9 @@ import { parseExactJson, stringifyExactJson } from '../oci/exact-json.js';
 import type { ProcessSpec } from '../oci/spec.js';
 import { StateFile, type ProcessFiles } from './layout.js';
 import {
+  createFileAtomic,
   readIntIfExists,
   readTrimmedIfExists,
-  writeFileAtomic,
   writeFileAtomicAsync,
 } from './files.js';
 
@@ -132,9 +132,14 @@ export function readExitStatus(files: ProcessFiles): number | undefined {
   return readIntIfExists(files.exitStatus);
 }
 
-/** Written by berth itself only when the shim died without writing it. */
-export function writeExitStatus(files: ProcessFiles, status: number): void {
-  writeFileAtomic(files.exitStatus, String(status));
+/**
+ * Written by berth itself only when the shim died without writing it:
+ * records `status` unless a status is there already (another supervisor saw
+ * the same shim die), and returns the status that stands.
+ */
+export function claimExitStatus(files: ProcessFiles, status: number): number {
+  if (createFileAtomic(files.exitStatus, String(status))) return status;
+  return readExitStatus(files) ?? status;
 }
 
 export function readPid(files: ProcessFiles): number | undefined {
