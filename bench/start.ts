@@ -6,11 +6,11 @@
  *
  *   npm run bench:start [-- --iterations N]
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Container } from '../src/index.js';
+import { Container, defaultShimPath } from '../src/index.js';
 import { tempDir, writeBundle } from '../support/busybox.js';
 import { processesUnder } from '../support/processes.js';
 
@@ -99,6 +99,9 @@ try {
   const processesPerContainer = shims.length + containerPids.length;
   await idle.delete({ force: true });
 
+  // `berth-shim 0.1.0 (musl)`: which libc the shim was linked with.
+  const shimVersion = execFileSync(defaultShimPath(), ['--version'], { encoding: 'utf8' }).trim();
+  const shimLibc = /\((\w+)\)/.exec(shimVersion)?.[1] ?? 'unknown';
   const libraryMs = median(berth);
   const twoPhaseMs = median(berthTwoPhase);
   const runcMs = median(runc);
@@ -115,7 +118,8 @@ try {
       `${Math.min(...berth).toFixed(1)} / ${Math.max(...berth).toFixed(1)} ms`,
     ],
     ['runc run min / max', `${Math.min(...runc).toFixed(1)} / ${Math.max(...runc).toFixed(1)} ms`],
-    ['idle shim RSS (target ≤ 1024 kB)', `${shimRssKb} kB`],
+    ['idle shim RSS (target ≤ 200 kB)', `${shimRssKb} kB`],
+    ['shim libc', shimLibc],
     ['processes per running container', `${processesPerContainer} (shim + container's own)`],
   ];
   const width = Math.max(...rows.map(([name]) => name.length));
@@ -128,6 +132,7 @@ try {
       twoPhaseMs: Number(twoPhaseMs.toFixed(2)),
       twoPhaseRatio: Number((twoPhaseMs / runcMs).toFixed(3)),
       shimRssKb,
+      shimLibc,
       processesPerContainer,
       iterations,
     }),

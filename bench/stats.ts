@@ -56,7 +56,7 @@ async function runtimeRound(targets: Container[]): Promise<number> {
   const worker = async () => {
     while (next < targets.length) {
       const container = targets[next++]!;
-      await execFileAsync('runc', ['events', '--stats', container.id]);
+      await execFileAsync('runc', [...container.runtimeArgs, 'events', '--stats', container.id]);
     }
   };
   await Promise.all(Array.from({ length: RUNTIME_CONCURRENCY }, worker));

@@ -312,3 +312,33 @@ describe('7. after exit, every process call says so', () => {
     assert.equal(existsSync(container.dir), false);
   });
 });
+
+describe('uint64 values in a bundle', () => {
+  test('an rlimit of 2^64-1 (unlimited) reaches init and every exec exactly', async () => {
+    const bundle = box.bundle({ args: ['sleep', '100'] });
+    const configPath = join(bundle, 'config.json');
+    // Written as text: a JSON number this large does not survive a double.
+    writeFileSync(
+      configPath,
+      readFileSync(configPath, 'utf8').replace(
+        '"rlimits": [',
+        '"rlimits": [{ "type": "RLIMIT_CORE", "hard": 18446744073709551615, "soft": 18446744073709551615 },',
+      ),
+    );
+    const container = await Container.create({ root: box.root, id: uniqueId('u64'), bundle });
+    const init = await container.run();
+    const exec = await container.exec(
+      'limits',
+      { args: ['sh', '-c', 'ulimit -c'] },
+      { stdio: { stdout: 'pipe' } },
+    );
+    const [status, output] = await Promise.all([exec.wait(), readAll(exec.stdout)]);
+    assert.equal(status, 0);
+    assert.equal(output.trim(), 'unlimited');
+    assert.match(
+      readFileSync(join(init.dir, 'process.json'), 'utf8'),
+      /"hard":18446744073709551615/,
+    );
+    await container.delete({ force: true });
+  });
+});

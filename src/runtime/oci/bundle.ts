@@ -2,6 +2,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BundleNotFoundError, InvalidBundleConfigError, isErrnoException } from '../errors.js';
+import { parseExactJson } from './exact-json.js';
 import type { BundleConfig, ProcessSpec } from './spec.js';
 
 function isStringArray(value: unknown): value is string[] {
@@ -56,7 +57,7 @@ export function readBundleConfig(bundle: string): BundleConfig {
   }
   let config: unknown;
   try {
-    config = JSON.parse(text);
+    config = parseExactJson(text);
   } catch (err) {
     throw new InvalidBundleConfigError(`${path} is not valid JSON: ${(err as Error).message}`, {
       cause: err,

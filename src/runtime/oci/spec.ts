@@ -9,7 +9,8 @@ export interface ProcessSpec {
   env?: string[];
   cwd?: string;
   capabilities?: Record<string, string[] | undefined>;
-  rlimits?: Array<{ type: string; hard: number; soft: number }>;
+  /** uint64: beyond 2^53 a bigint (RLIM_INFINITY is 2^64-1). */
+  rlimits?: Array<{ type: string; hard: number | bigint; soft: number | bigint }>;
   noNewPrivileges?: boolean;
   apparmorProfile?: string;
   selinuxLabel?: string;

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ContainerNotFoundError, CorruptStateError, isErrnoException } from '../errors.js';
+import { parseExactJson, stringifyExactJson } from '../oci/exact-json.js';
 import type { ProcessSpec } from '../oci/spec.js';
 import { StateFile, type ProcessFiles } from './layout.js';
 import { readIntIfExists, readTrimmedIfExists, writeFileAtomic } from './files.js';
@@ -45,7 +46,7 @@ function isStringArray(value: unknown): value is string[] {
 function parseRecord(path: string, text: string): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseExactJson(text);
   } catch (err) {
     throw new CorruptStateError(path, `${path} is not valid JSON: ${(err as Error).message}`, {
       cause: err,
@@ -93,7 +94,7 @@ export function readContainerRecord(dir: string, id: string): ContainerRecord {
 }
 
 export function writeProcessState(files: ProcessFiles, state: ProcessState): void {
-  writeFileAtomic(files.process, JSON.stringify(state));
+  writeFileAtomic(files.process, stringifyExactJson(state));
 }
 
 /** process.json of a process folder; undefined when the folder has none (a start cut short). */
