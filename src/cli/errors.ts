@@ -70,8 +70,10 @@ export function describeError(err: unknown, address?: string): Described {
     const code = grpcCodeName(err.code);
     const details = err.details || err.message;
     if (err.code === GrpcStatus.UNAVAILABLE && address !== undefined) {
+      // grpc-js: "No connection established. Last error: Error: connect ENOENT /path. ..."
+      const cause = /\b(connect E[A-Z]+ [^\s.]+(?:\.[^\s.]+)*)/.exec(details)?.[1];
       return {
-        message: `cannot reach berthd at ${address}: ${details}`,
+        message: `cannot reach berthd at ${address}: ${cause ?? details}`,
         code,
         exitCode: EXIT_FAILURE,
       };

@@ -85,8 +85,8 @@ export function createProgram(): Command {
         .addHelpText(
           'after',
           examples(
-            'source <(berth completion bash)',
             'berth completion bash > /etc/bash_completion.d/berth',
+            'source <(berth completion bash)',
           ),
         ),
     );

@@ -173,7 +173,7 @@ export function eventJson(event: Event): Record<string, unknown> {
   return { ...event, timestamp: formatTimestamp(event.timestamp) };
 }
 
-const EVENT_COLUMNS = [31, 16, 24, 12];
+const EVENT_COLUMNS = [32, 17, 26, 14];
 
 function eventCells(event: Event): string[] {
   return [formatTimestamp(event.timestamp), event.type, event.id, event.pid, String(event.status)];
@@ -183,7 +183,7 @@ function fixed(cells: string[]): string {
   return cells
     .map((cell, i) => {
       const width = EVENT_COLUMNS[i];
-      return width === undefined ? cell : cell.padEnd(width - 1) + ' ';
+      return width === undefined ? cell : `${cell.padEnd(width - 2)}  `;
     })
     .join('')
     .trimEnd();

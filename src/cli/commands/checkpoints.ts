@@ -51,6 +51,14 @@ export function checkpointsCommand(): Command {
     .option('--checkpoint-dir <dir>', "where the checkpoints are (default: berthd's)");
   addGlobalOptions(group, true);
   addJsonOption(group, 'print JSON for scripts', true);
+  group.addHelpText(
+    'after',
+    examples(
+      'berth checkpoints web',
+      'berth checkpoints create web cp1',
+      'berth checkpoints delete web cp1',
+    ),
+  );
   // As ctr: `checkpoints ID` lists them.
   group.action(async (opts: Record<string, unknown>, command: Command) => {
     const [id, ...rest] = command.args;

@@ -5,7 +5,15 @@ import { Command } from 'commander';
 import type { Container, Event, UpdateResource } from '../../api/generated/berth.js';
 import type { BerthClient } from '../client.js';
 import { addGlobalOptions, addJsonOption, context, type Context } from '../context.js';
-import { CliError, InterruptedError, UsageError, describeError, formatError } from '../errors.js';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import {
+  CliError,
+  InterruptedError,
+  UsageError,
+  describeError,
+  formatError,
+  isServiceError,
+} from '../errors.js';
 import { printJson, printJsonLine } from '../output.js';
 import {
   bytesArg,
@@ -20,7 +28,7 @@ import {
 } from '../parse.js';
 import { interruptible, progress } from '../progress.js';
 import { runAttached } from '../session.js';
-import { bundleWantsTerminal } from '../spec.js';
+import { bundleWantsTerminal, mergeEnv } from '../spec.js';
 import {
   EVENT_HEADER,
   containerDetails,
@@ -118,12 +126,19 @@ const execAction: Action<[string[]]> = async (ctx, [args], opts) => {
   const uid = opts.uid as number | undefined;
   const gid = opts.gid as number | undefined;
   const terminal = opts.tty === true;
+  // berthd takes an exec's env as the whole of it: -e adds to the container's own, as docker exec does.
+  const given = (opts.env as string[] | undefined) ?? [];
+  let env: string[] = [];
+  if (given.length) {
+    const init = (await oneContainer(client, id)).processes.find((p) => p.pid === 'init');
+    env = mergeEnv(init?.env ?? [], given);
+  }
   const request = {
     id,
     pid,
     args,
     terminal,
-    env: (opts.env as string[] | undefined) ?? [],
+    env,
     cwd: (opts.cwd as string | undefined) ?? '',
     ...(uid !== undefined || gid !== undefined ? { user: { uid: uid ?? 0, gid: gid ?? 0 } } : {}),
   };
@@ -388,14 +403,17 @@ const updateAction: Action<[string]> = async (ctx, [id], opts) => {
   return 0;
 };
 
-/** One stats sample per container; containers that are gone are left out. */
-async function sample(client: BerthClient, ids: string[]): Promise<StatsSample[]> {
+/**
+ * One stats sample per container. `strict`: an unknown id is an error (the
+ * first round, ids given); otherwise containers that have gone are left out.
+ */
+async function sample(client: BerthClient, ids: string[], strict: boolean): Promise<StatsSample[]> {
   const samples = await Promise.all(
     ids.map(async (id) => {
       try {
         return { id, stats: await client.stats(id) };
       } catch (err) {
-        if (ids.length === 1) throw err;
+        if (strict || !(isServiceError(err) && err.code === GrpcStatus.NOT_FOUND)) throw err;
         return undefined;
       }
     }),
@@ -403,7 +421,8 @@ async function sample(client: BerthClient, ids: string[]): Promise<StatsSample[]
   return samples.filter((s): s is StatsSample => s !== undefined);
 }
 
-const statsAction: Action<[string[]]> = async (ctx, [ids], opts) => {
+const statsAction: Action<[string[]]> = async (ctx, [given], opts) => {
+  let ids = given;
   const client = ctx.client();
   const all = ids.length === 0;
   const listIds = async () => (all ? (await client.state()).containers.map((c) => c.id) : ids);
@@ -413,12 +432,13 @@ const statsAction: Action<[string[]]> = async (ctx, [ids], opts) => {
     samples.map((s) => statsFigures(s, previous.get(s.id)));
   if (opts.stream === false) {
     // CPU % needs two samples.
-    const first = await sample(client, await listIds());
-    previous = new Map(first.map((s) => [s.id, s]));
+    const initial = await sample(client, await listIds(), !all);
+    previous = new Map(initial.map((s) => [s.id, s]));
     await sleep(Math.min(intervalMs, 500));
     const second = await sample(
       client,
-      first.map((s) => s.id),
+      initial.map((s) => s.id),
+      false,
     );
     const figures = figuresOf(second);
     if (ctx.json)
@@ -432,9 +452,12 @@ const statsAction: Action<[string[]]> = async (ctx, [ids], opts) => {
   const live = ctx.out.isTTY && !ctx.json;
   const interrupt = interruptible();
   let headerDone = false;
+  let first = true;
   try {
     while (!interrupt.signal.aborted) {
-      const samples = await sample(client, await listIds());
+      const wanted = await listIds();
+      const samples = await sample(client, wanted, first && !all);
+      first = false;
       const figures: StatsFigures[] = figuresOf(samples);
       previous = new Map(samples.map((s) => [s.id, s]));
       if (ctx.json) {
@@ -447,7 +470,9 @@ const statsAction: Action<[string[]]> = async (ctx, [ids], opts) => {
         ctx.out.write(`${(headerDone ? lines.slice(1) : lines).join('\n')}`);
         headerDone = true;
       }
+      // The containers named are all gone: nothing more to show.
       if (!all && samples.length === 0) break;
+      if (!all) ids = samples.map((s) => s.id);
       await sleep(intervalMs, undefined, { signal: interrupt.signal }).catch(() => {});
     }
   } finally {
@@ -523,6 +548,14 @@ export function containersCommand(): Command {
     .enablePositionalOptions();
   addGlobalOptions(group, true);
   addJsonOption(group, 'print JSON for scripts', true);
+  group.addHelpText(
+    'after',
+    examples(
+      'berth containers',
+      'berth containers start -a web ./bundle',
+      'berth containers kill --all --wait',
+    ),
+  );
   group.action(async (_opts: unknown, command: Command) => {
     const [unknown] = command.args;
     if (unknown !== undefined)
