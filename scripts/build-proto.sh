@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Generates the gRPC API's TypeScript (src/api/generated/, not committed) from
-# proto/berth.proto with protoc (Debian's protobuf-compiler; the well-known
+# Generates the gRPC code (src/api/generated/, not committed) from proto/:
+# berth.proto and grpc/health/v1/health.proto, with protoc (Debian's protobuf-compiler; the well-known
 # types' .proto come from libprotobuf-dev) and ts-proto's plugin.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,6 +37,6 @@ protoc --plugin="protoc-gen-ts_proto=$plugin" \
     IFS=,
     echo "${opts[*]}"
   )" \
-  -I proto proto/berth.proto
+  -I proto proto/berth.proto proto/grpc/health/v1/health.proto
 rm -rf "$out"
 mv "$out.tmp" "$out"

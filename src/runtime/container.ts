@@ -2,7 +2,8 @@
  * A container: its record on disk, its processes, and the runtime calls that
  * act on it as a whole. The seed's Container interface and its New / Load.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ContainerCgroup, memoryCgroup } from './cgroups/container-cgroup.js';
@@ -41,6 +42,7 @@ import {
   hasRootArg,
   hasSystemdCgroupArg,
   isNotExistMessage,
+  runtimeStateExists,
   pauseCommand,
   resumeCommand,
   stateCommand,
@@ -139,10 +141,10 @@ export class Container implements AsyncDisposable {
       ? givenArgs
       : ['--root', runtimeStateDir(root, runtime), ...givenArgs];
 
-    mkdirSync(root, { recursive: true, mode: 0o711 });
+    await mkdir(root, { recursive: true, mode: 0o711 });
     const dir = containerDir(root, id);
     try {
-      mkdirSync(dir, { mode: 0o711 });
+      await mkdir(dir, { mode: 0o711 });
     } catch (err) {
       if (isErrnoException(err, 'EEXIST'))
         throw new ContainerExistsError(`container ${id} already exists`);
@@ -158,7 +160,7 @@ export class Container implements AsyncDisposable {
       noPivotRoot: opts.noPivotRoot ?? false,
     };
     try {
-      writeContainerRecord(dir, record);
+      await writeContainerRecord(dir, record);
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });
       throw err;
@@ -237,7 +239,7 @@ export class Container implements AsyncDisposable {
     const record = this.#record;
     if (record.stdin !== stdin || record.stdout !== stdout || record.stderr !== stderr) {
       Object.assign(record, { stdin, stdout, stderr });
-      writeContainerRecord(this.dir, record);
+      await writeContainerRecord(this.dir, record);
     }
     return init;
   }
@@ -403,10 +405,15 @@ export class Container implements AsyncDisposable {
     // The shims finish on their own (the init shim runs the runtime's delete).
     await this.#bounded(Promise.all(this.processes().map((p) => p.shimExited())), STOP_WAIT_MS);
     let failure: Error | undefined;
-    try {
-      await runRuntime(this, deleteCommand(this.id, { force: true }), { signal });
-    } catch (err) {
-      if (!(err instanceof RuntimeError) || !isNotExistMessage(err.message)) failure = err as Error;
+    // Usually the init's shim has run the runtime's delete already; a runtime
+    // process less per container matters when hundreds start and stop at once.
+    if (runtimeStateExists(this.runtime, this.runtimeArgs, this.id) !== false) {
+      try {
+        await runRuntime(this, deleteCommand(this.id, { force: true }), { signal });
+      } catch (err) {
+        if (!(err instanceof RuntimeError) || !isNotExistMessage(err.message))
+          failure = err as Error;
+      }
     }
     // Whatever the runtime could not remove because it never recorded it (a start cut short).
     await removeEmptyCgroups(this.#runtimeCgroupDirs());

@@ -3,7 +3,8 @@
  * that failed: no process, runtime state, cgroup or folder may stay behind,
  * and nothing may be touched that this start did not create.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   ContainerNotFoundError,
@@ -59,7 +60,7 @@ export async function launchProcess<Owner extends LaunchOwner>(
   const startedAt = Date.now();
   const files = processFiles(join(owner.dir, request.processId));
   try {
-    mkdirSync(files.dir, { mode: 0o711 });
+    await mkdir(files.dir, { mode: 0o711 });
   } catch (err) {
     if (isErrnoException(err, 'EEXIST')) {
       throw new ProcessExistsError(
@@ -77,7 +78,7 @@ export async function launchProcess<Owner extends LaunchOwner>(
     state.containerdStdin = stdio.paths.stdin;
     state.containerdStdout = stdio.paths.stdout;
     state.containerdStderr = stdio.paths.stderr;
-    writeProcessState(files, state);
+    await writeProcessState(files, state);
     const report = await launchShim({
       shim: owner.shim,
       cwd: files.dir,

@@ -30,7 +30,13 @@ import {
   type OutputStream,
 } from './shim/protocol.js';
 import type { ProcessFiles } from './state/layout.js';
-import { readExitStatus, writeExitStatus, type ProcessState } from './state/records.js';
+import {
+  readExitStatus,
+  readPid,
+  readStartTime,
+  writeExitStatus,
+  type ProcessState,
+} from './state/records.js';
 import type { Stdio } from './stdio.js';
 
 /** What a process needs of its container: nothing more, so a process never reaches into it. */
@@ -75,8 +81,9 @@ export class ContainerProcess<
   readonly #owner: Owner;
   readonly #files: ProcessFiles;
   readonly #state: ProcessState;
-  readonly #pid: number;
-  readonly #startTime: string | undefined;
+  /** 0 while unknown: picked up from disk before the runtime wrote its pid file. */
+  #pid: number;
+  #startTime: string | undefined;
   #started: boolean | undefined;
   readonly #destroyStreams: () => void;
   #exitStatus: number | undefined;
@@ -164,8 +171,16 @@ export class ContainerProcess<
     };
   }
 
-  /** The process's PID on the host. */
+  /** The process's PID on the host; 0 if it never had one (a start cut short). */
   get systemPid(): number {
+    if (this.#pid === 0) {
+      // Loaded while the runtime was still creating it: the pid file comes later.
+      const pid = readPid(this.#files);
+      if (pid !== undefined) {
+        this.#pid = pid;
+        this.#startTime = readStartTime(this.#files);
+      }
+    }
     return this.#pid;
   }
 
@@ -254,9 +269,10 @@ export class ContainerProcess<
   /** Sends a signal straight to the process, after checking its PID was not reused. */
   async signal(sig: NodeJS.Signals | number): Promise<void> {
     this.#requireRunning();
-    if (!isSameProcess(this.#pid, this.#startTime)) throw this.#exitedError();
+    const pid = this.systemPid;
+    if (!isSameProcess(pid, this.#startTime)) throw this.#exitedError();
     try {
-      process.kill(this.#pid, sig);
+      process.kill(pid, sig);
     } catch (err) {
       if (isErrnoException(err, 'ESRCH')) throw this.#exitedError();
       throw err;
@@ -405,7 +421,7 @@ export class ContainerProcess<
    * running unsupervised is killed and gets 128+SIGKILL.
    */
   async #reapAfterDeadShim(): Promise<number> {
-    if (this.#pid <= 0 || !isSameProcess(this.#pid, this.#startTime)) return UnknownStatus;
+    if (this.systemPid <= 0 || !isSameProcess(this.#pid, this.#startTime)) return UnknownStatus;
     try {
       process.kill(this.#pid, 'SIGKILL');
     } catch (err) {

@@ -1,10 +1,13 @@
 /**
  * The event journal: `<stateDir>/events.log`, one JSON line per event, the
- * last `retainCount` kept across restarts. An event is on disk (fsync'd)
- * before anyone is told of it, so a supervisor killed at any instant either
- * has it in the journal or never announced it.
+ * last `retainCount` kept across restarts. An event is written to the file
+ * (a write(2), in the kernel's hands) before anyone is told of it, so a
+ * supervisor killed at any instant either has it in the journal or never
+ * announced it. No fsync per event: it would only guard against the machine
+ * itself crashing, which takes the containers with it (and the state dir,
+ * /run, is a tmpfs on most hosts).
  */
-import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { isErrnoException, writeFileAtomic } from '../runtime/index.js';
 import { EventType, type SupervisorEvent } from './types.js';
@@ -103,10 +106,9 @@ export class Journal {
     return false;
   }
 
-  /** Appends and syncs; returns once the entry is durable. */
+  /** Appends; the entry survives the supervisor's death from here on. */
   append(entry: JournalEntry): void {
     writeSync(this.#fd, formatLine(entry));
-    fsyncSync(this.#fd);
     this.#entries.push(entry);
     if (this.#entries.length > this.retainCount) this.#entries.shift();
     if (++this.#linesOnDisk >= 2 * this.retainCount) this.#compact();

@@ -331,7 +331,8 @@ export class Supervisor implements SupervisorApi {
   async #onExecExit(entry: Entry, process: ContainerProcess, status: number): Promise<void> {
     // Once init has exited, its handler reports every process at once.
     if (this.#closed || entry.finishing) return;
-    this.#emitExit(entry.container.id, process, status);
+    // An AddProcess cut short before anything ran: nobody was told of it.
+    if (process.systemPid !== 0) this.#emitExit(entry.container.id, process, status);
     await entry.container.removeProcess(process.id).catch(() => {});
   }
 
@@ -356,15 +357,18 @@ export class Supervisor implements SupervisorApi {
         Promise.race([p.wait().catch(() => KilledStatus), sleep(KILL_WAIT_MS, KilledStatus)]),
       ),
     );
-    const exits: ExitRecord[] = [...others, init].map((p, i) => ({
-      pid: p.id,
-      status: i < others.length ? statuses[i]! : status,
-      systemPid: p.systemPid,
-      at: exitTime(p).toString(),
-    }));
+    const exits: ExitRecord[] = [...others, init]
+      .map((p, i) => ({
+        pid: p.id,
+        status: i < others.length ? statuses[i]! : status,
+        systemPid: p.systemPid,
+        at: exitTime(p).toString(),
+      }))
+      .filter((exit) => exit.systemPid !== 0 || exit.pid === InitProcessID);
     const pending = join(this.stateDir, PendingDir, container.id);
     mkdirSync(join(this.stateDir, PendingDir), { recursive: true, mode: 0o700 });
-    writeFileAtomic(pending, JSON.stringify(exits));
+    // Guards against the supervisor dying mid-way, not the machine: no fsync.
+    writeFileAtomic(pending, JSON.stringify(exits), { sync: false });
     entry.closeOom?.();
     await container.delete({ force: true }).catch((err: Error) => {
       this.#log.error({ id: container.id, err: err.message }, 'delete after init exit');
@@ -396,7 +400,10 @@ export class Supervisor implements SupervisorApi {
     for (const { id, error } of errors)
       this.#log.error({ id, err: error.message }, 'container cannot be loaded; left as it is');
     for (const container of containers) {
-      if (!container.process(InitProcessID)) {
+      // No init, or one that never had a PID and is gone: a create cut short before
+      // anything ran. Nobody was told of it; it goes without an event.
+      const init = container.process(InitProcessID);
+      if (!init || (init.systemPid === 0 && init.state() === State.Stopped)) {
         // Created but cut short before its init was launched: nothing runs, nobody was told.
         await container.delete({ force: true }).catch(() => {});
         removeShadowBundle(shadowBundleDir(this.stateDir, container.id));

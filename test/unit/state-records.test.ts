@@ -29,11 +29,11 @@ const record: ContainerRecord = {
   noPivotRoot: false,
 };
 
-test('state.json: written atomically, read back; missing, empty, torn and foreign ones', () => {
+test('state.json: written atomically, read back; missing, empty, torn and foreign ones', async () => {
   const dir = join(base, 'c1');
   mkdirSync(dir);
   assert.throws(() => readContainerRecord(dir, 'c1'), ContainerNotFoundError);
-  writeContainerRecord(dir, record);
+  await writeContainerRecord(dir, record);
   assert.deepEqual(readContainerRecord(dir, 'c1'), record);
   for (const text of [
     '',

@@ -3,6 +3,8 @@
  * shim builds create/run/exec/restore/delete in C: shim/src/runtime_argv.c).
  * Global arguments (`--root`, `--log-format`) are added by the runner.
  */
+import { existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
 
 export function stateCommand(id: string): string[] {
   return ['state', id];
@@ -53,6 +55,32 @@ export function isNotExistMessage(message: string): boolean {
 /** `--root DIR` or `--root=DIR` among global runtime arguments. */
 export function hasRootArg(runtimeArgs: readonly string[]): boolean {
   return runtimeArgs.some((arg) => arg === '--root' || arg.startsWith('--root='));
+}
+
+/** The value of `--root DIR` / `--root=DIR` among global runtime arguments. */
+export function rootArg(runtimeArgs: readonly string[]): string | undefined {
+  for (let i = 0; i < runtimeArgs.length; i++) {
+    const arg = runtimeArgs[i]!;
+    if (arg === '--root') return runtimeArgs[i + 1];
+    if (arg.startsWith('--root=')) return arg.slice('--root='.length);
+  }
+  return undefined;
+}
+
+/**
+ * Whether the runtime still holds state for `id`, read from its state folder
+ * (`<root>/<id>`, the layout of runc and crun) without running it; undefined
+ * for other runtimes or an unknown root, where only asking the runtime tells.
+ */
+export function runtimeStateExists(
+  runtime: string,
+  runtimeArgs: readonly string[],
+  id: string,
+): boolean | undefined {
+  const name = basename(runtime);
+  const root = rootArg(runtimeArgs);
+  if ((name !== 'runc' && name !== 'crun') || root === undefined) return undefined;
+  return existsSync(join(root, id));
 }
 
 /** The systemd cgroup driver (`--systemd-cgroup`) among global runtime arguments. */

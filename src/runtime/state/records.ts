@@ -10,7 +10,12 @@ import { ContainerNotFoundError, CorruptStateError, isErrnoException } from '../
 import { parseExactJson, stringifyExactJson } from '../oci/exact-json.js';
 import type { ProcessSpec } from '../oci/spec.js';
 import { StateFile, type ProcessFiles } from './layout.js';
-import { readIntIfExists, readTrimmedIfExists, writeFileAtomic } from './files.js';
+import {
+  readIntIfExists,
+  readTrimmedIfExists,
+  writeFileAtomic,
+  writeFileAtomicAsync,
+} from './files.js';
 
 /** state.json, as containerd v0.2.8 writes it. */
 export interface ContainerRecord {
@@ -58,8 +63,8 @@ function parseRecord(path: string, text: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-export function writeContainerRecord(dir: string, record: ContainerRecord): void {
-  writeFileAtomic(join(dir, StateFile), JSON.stringify(record));
+export async function writeContainerRecord(dir: string, record: ContainerRecord): Promise<void> {
+  await writeFileAtomicAsync(join(dir, StateFile), JSON.stringify(record));
 }
 
 /** The container record of `dir`; ContainerNotFoundError when there is none. */
@@ -93,8 +98,8 @@ export function readContainerRecord(dir: string, id: string): ContainerRecord {
   };
 }
 
-export function writeProcessState(files: ProcessFiles, state: ProcessState): void {
-  writeFileAtomic(files.process, stringifyExactJson(state));
+export async function writeProcessState(files: ProcessFiles, state: ProcessState): Promise<void> {
+  await writeFileAtomicAsync(files.process, stringifyExactJson(state));
 }
 
 /** process.json of a process folder; undefined when the folder has none (a start cut short). */

@@ -1,0 +1,343 @@
+/**
+ * berthd's command line: containerd v0.2.8's daemon flags, parsed as Go's
+ * flag package (under urfave/cli) did, so that a script or a Docker engine
+ * that runs `containerd ...` can run `berthd` with the same arguments:
+ * `--flag value`, `--flag=value`, `-flag value`, `-flag=value`, the short
+ * aliases `-l` and `-r`, bool flags as `--debug` or `--debug=false`, and
+ * `--runtime-args` repeated. Pure: no I/O, no process exit.
+ */
+import { isAbsolute, resolve } from 'node:path';
+import {
+  Command,
+  CommanderError,
+  InvalidArgumentError as CommanderArgumentError,
+  Option,
+} from 'commander';
+
+export const DEFAULT_LISTEN = 'unix:///run/berth/berthd.sock';
+export const DEFAULT_STATE_DIR = '/run/berth';
+export const DEFAULT_RUNTIME = 'runc';
+export const DEFAULT_START_TIMEOUT = '15s';
+export const DEFAULT_RETAIN_COUNT = 500;
+
+/** pino's levels; containerd's (logrus) `panic` maps to fatal, `warning` to warn. */
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+
+export interface DaemonOptions {
+  /** unix:///path */
+  listen: string;
+  /** Absolute. */
+  stateDir: string;
+  runtime: string;
+  runtimeArgs: string[];
+  /** A berth-shim path; undefined: berth's own (containerd's shim names are not one). */
+  shim: string | undefined;
+  startTimeoutMs: number;
+  retainCount: number;
+  logLevel: LogLevel;
+  /** Accepted for compatibility; berth has no metrics. */
+  metricsIntervalMs: number;
+  graphiteAddress: string | undefined;
+  pprofAddress: string | undefined;
+  /** What the daemon should log once its logger exists: flags accepted but not honoured. */
+  warnings: string[];
+}
+
+export type ParseResult =
+  | { kind: 'run'; options: DaemonOptions }
+  | { kind: 'help'; text: string }
+  | { kind: 'version'; text: string };
+
+/** A command line berthd cannot run with: the message says why. */
+export class FlagError extends Error {
+  readonly code = 'ERR_FLAGS';
+}
+
+// Go durations.
+
+const UNIT_NS: Record<string, number> = {
+  ns: 1,
+  us: 1e3,
+  µs: 1e3, // U+00B5
+  μs: 1e3, // U+03BC
+  ms: 1e6,
+  s: 1e9,
+  m: 60e9,
+  h: 3600e9,
+};
+
+/**
+ * A Go duration (time.ParseDuration: "15s", "500ms", "2m", "1h30m", "1.5s",
+ * "300us", "0") in milliseconds. Throws a RangeError that names the value.
+ */
+export function parseGoDuration(text: string): number {
+  const bad = () =>
+    new RangeError(
+      `invalid duration ${JSON.stringify(text)}: expected a Go duration such as 15s, 500ms, 2m or 1h30m`,
+    );
+  let rest = text;
+  let sign = 1;
+  if (rest.startsWith('-') || rest.startsWith('+')) {
+    sign = rest.startsWith('-') ? -1 : 1;
+    rest = rest.slice(1);
+  }
+  if (rest === '0') return 0;
+  if (rest === '') throw bad();
+  let ns = 0;
+  const part = /^(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/u;
+  while (rest !== '') {
+    const match = part.exec(rest);
+    if (!match) throw bad();
+    ns += Number(match[1]) * UNIT_NS[match[2]!]!;
+    rest = rest.slice(match[0].length);
+  }
+  return (sign * ns) / 1e6;
+}
+
+function duration(flag: string, { positive }: { positive: boolean }) {
+  return (value: string): number => {
+    let ms: number;
+    try {
+      ms = parseGoDuration(value);
+    } catch (err) {
+      throw new CommanderArgumentError((err as Error).message);
+    }
+    if (ms < 0 || (positive && ms === 0)) {
+      throw new CommanderArgumentError(
+        `${flag} must be ${positive ? 'greater than zero' : 'zero or more'}, got ${value}`,
+      );
+    }
+    return ms;
+  };
+}
+
+function retainCount(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
+    throw new CommanderArgumentError(`expected a whole number of events, 1 or more`);
+  }
+  return Number(value);
+}
+
+const LOG_LEVELS: Record<string, LogLevel> = {
+  trace: 'trace',
+  debug: 'debug',
+  info: 'info',
+  warn: 'warn',
+  warning: 'warn',
+  error: 'error',
+  fatal: 'fatal',
+  panic: 'fatal',
+};
+
+function logLevel(value: string): LogLevel {
+  const level = LOG_LEVELS[value.toLowerCase()];
+  if (!level) {
+    throw new CommanderArgumentError(
+      `expected one of debug, info, warn, error, fatal, panic (or trace)`,
+    );
+  }
+  return level;
+}
+
+// Go's flag syntax → commander's.
+
+/** Long names and their aliases, as urfave/cli registered them (each alias is a flag of its own). */
+const ALIASES: Record<string, string> = { l: 'listen', r: 'runtime', h: 'help', v: 'version' };
+const BOOL_FLAGS = new Set(['debug', 'help', 'version']);
+const VALUE_FLAGS = new Set([
+  'listen',
+  'state-dir',
+  'runtime',
+  'runtime-args',
+  'shim',
+  'start-timeout',
+  'retain-count',
+  'log-level',
+  'metrics-interval',
+  'graphite-address',
+  'pprof-address',
+]);
+
+/** strconv.ParseBool, as Go's flag package reads `-debug=VALUE`. */
+function goBool(flag: string, value: string): boolean {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false;
+  throw new FlagError(`invalid boolean value ${JSON.stringify(value)} for -${flag}`);
+}
+
+/**
+ * Rewrites Go-style arguments into the `--long[=value]` forms commander reads.
+ * A value flag takes the next argument whatever it looks like (Go's flag
+ * does: `--runtime-args --systemd-cgroup` passes "--systemd-cgroup").
+ */
+export function normalizeGoArgs(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--' || arg === '-') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const match = /^--?([^=-][^=]*)(=(.*))?$/s.exec(arg);
+    if (!match) {
+      out.push(arg);
+      continue;
+    }
+    const name = ALIASES[match[1]!] ?? match[1]!;
+    const value = match[3];
+    if (BOOL_FLAGS.has(name)) {
+      if (value === undefined || goBool(name, value)) out.push(`--${name}`);
+      else if (name === 'debug') out.push('--no-debug');
+    } else if (VALUE_FLAGS.has(name)) {
+      if (value !== undefined) out.push(`--${name}=${value}`);
+      else if (i + 1 < argv.length) out.push(`--${name}=${argv[++i]!}`);
+      else throw new FlagError(`flag needs an argument: -${match[1]!}`);
+    } else {
+      // Unknown: commander reports it by the name the user wrote.
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
+/** Whether `--shim` names containerd's own shim (Docker passes docker-containerd-shim). */
+export function isContainerdShim(shim: string): boolean {
+  const base = shim.split('/').pop() ?? shim;
+  return /^(docker-)?containerd-shim$/.test(base);
+}
+
+function program(version: string): Command {
+  const collect = (value: string, previous: string[]) => [...previous, value];
+  return new Command('berthd')
+    .description(
+      'berth daemon: containers on an OCI runtime behind containerd v0.2.8’s gRPC API, on a unix socket',
+    )
+    .version(`berthd ${version}`, '--version', 'print the version')
+    .helpOption('--help', 'show the flags')
+    .addOption(
+      new Option(
+        '--listen <address>',
+        'unix:///path on which the gRPC API listens (also -l)',
+      ).default(DEFAULT_LISTEN),
+    )
+    .option('--state-dir <dir>', 'state directory', DEFAULT_STATE_DIR)
+    .option(
+      '--runtime <name>',
+      'name or path of the OCI runtime to run containers with (also -r)',
+      DEFAULT_RUNTIME,
+    )
+    .option(
+      '--runtime-args <arg>',
+      'an argument for the runtime, before every subcommand (repeatable)',
+      collect,
+      [] as string[],
+    )
+    .option('--shim <path>', "path of berth-shim (containerd's own shim names are ignored)")
+    .option(
+      '--start-timeout <duration>',
+      `how long a container may take to start, Go duration (default ${DEFAULT_START_TIMEOUT})`,
+      duration('--start-timeout', { positive: true }),
+    )
+    .option(
+      '--retain-count <n>',
+      `events kept in the event log (default ${DEFAULT_RETAIN_COUNT})`,
+      retainCount,
+    )
+    .option('--debug', 'log at debug level')
+    .addOption(new Option('--no-debug').hideHelp())
+    .option(
+      '--log-level <level>',
+      'debug, info, warn, error, fatal or panic (overrides --debug)',
+      logLevel,
+    )
+    .option(
+      '--metrics-interval <duration>',
+      'accepted for compatibility; berth has no metrics (0 disables)',
+      duration('--metrics-interval', { positive: false }),
+    )
+    .option('--graphite-address <address>', 'accepted for compatibility; not supported')
+    .option('--pprof-address <address>', 'accepted for compatibility; not supported')
+    .allowExcessArguments(false)
+    .allowUnknownOption(false)
+    .exitOverride()
+    .configureOutput({ writeOut: () => {}, writeErr: () => {} });
+}
+
+interface Parsed {
+  listen: string;
+  stateDir: string;
+  runtime: string;
+  runtimeArgs: string[];
+  shim?: string;
+  startTimeout?: number;
+  retainCount?: number;
+  debug?: boolean;
+  logLevel?: LogLevel;
+  metricsInterval?: number;
+  graphiteAddress?: string;
+  pprofAddress?: string;
+}
+
+/**
+ * The daemon's options from its arguments (without node and the script).
+ * Throws FlagError with a message fit to print as it is.
+ */
+export function parseFlags(
+  argv: readonly string[],
+  { version = '0.0.0', cwd = '/' }: { version?: string; cwd?: string } = {},
+): ParseResult {
+  const cmd = program(version);
+  let output = '';
+  cmd.configureOutput({
+    writeOut: (text) => (output += text),
+    writeErr: () => {},
+  });
+  try {
+    cmd.parse(normalizeGoArgs(argv), { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed') return { kind: 'help', text: output };
+      if (err.code === 'commander.version') return { kind: 'version', text: output };
+      throw new FlagError(err.message.replace(/^error: /, ''));
+    }
+    throw err;
+  }
+  const flags = cmd.opts<Parsed>();
+  const warnings: string[] = [];
+  let shim = flags.shim;
+  if (shim !== undefined && isContainerdShim(shim)) {
+    warnings.push(
+      `--shim ${shim}: containerd's shim cannot monitor berth's containers; using berth-shim`,
+    );
+    shim = undefined;
+  }
+  const metricsIntervalMs = flags.metricsInterval ?? 0;
+  if (metricsIntervalMs > 0) {
+    warnings.push('--metrics-interval: berth does not collect metrics; the flag is ignored');
+  }
+  if (flags.graphiteAddress) {
+    warnings.push('--graphite-address: berth does not send metrics to graphite; ignored');
+  }
+  if (flags.pprofAddress) {
+    warnings.push('--pprof-address: berth has no pprof endpoint (Go only); ignored');
+  }
+  if (flags.stateDir === '') throw new FlagError('--state-dir must not be empty');
+  if (flags.runtime === '') throw new FlagError('--runtime must not be empty');
+  return {
+    kind: 'run',
+    options: {
+      listen: flags.listen,
+      stateDir: isAbsolute(flags.stateDir) ? flags.stateDir : resolve(cwd, flags.stateDir),
+      runtime: flags.runtime,
+      runtimeArgs: flags.runtimeArgs,
+      shim,
+      startTimeoutMs: flags.startTimeout ?? parseGoDuration(DEFAULT_START_TIMEOUT),
+      retainCount: flags.retainCount ?? DEFAULT_RETAIN_COUNT,
+      logLevel: flags.logLevel ?? (flags.debug ? 'debug' : 'info'),
+      metricsIntervalMs,
+      graphiteAddress: flags.graphiteAddress || undefined,
+      pprofAddress: flags.pprofAddress || undefined,
+      warnings,
+    },
+  };
+}

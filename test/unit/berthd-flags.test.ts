@@ -1,0 +1,229 @@
+/** berthd's flags: containerd v0.2.8's names and Go's argument forms. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  DEFAULT_LISTEN,
+  FlagError,
+  isContainerdShim,
+  normalizeGoArgs,
+  parseFlags,
+  parseGoDuration,
+  type DaemonOptions,
+} from '../../src/daemon/flags.js';
+
+function run(argv: string[], cwd = '/work'): DaemonOptions {
+  const result = parseFlags(argv, { version: '1.2.3', cwd });
+  assert.equal(result.kind, 'run');
+  return (result as { options: DaemonOptions }).options;
+}
+
+function refused(argv: string[], pattern: RegExp) {
+  assert.throws(
+    () => parseFlags(argv),
+    (err: unknown) => {
+      assert.ok(err instanceof FlagError, `FlagError, got ${String(err)}`);
+      assert.match(err.message, pattern);
+      return true;
+    },
+  );
+}
+
+test('defaults', () => {
+  assert.deepEqual(run([]), {
+    listen: DEFAULT_LISTEN,
+    stateDir: '/run/berth',
+    runtime: 'runc',
+    runtimeArgs: [],
+    shim: undefined,
+    startTimeoutMs: 15_000,
+    retainCount: 500,
+    logLevel: 'info',
+    metricsIntervalMs: 0,
+    graphiteAddress: undefined,
+    pprofAddress: undefined,
+    warnings: [],
+  });
+  assert.equal(DEFAULT_LISTEN, 'unix:///run/berth/berthd.sock');
+});
+
+test('a containerd v0.2.8 command line runs berthd unchanged', () => {
+  const options = run([
+    '--state-dir',
+    '/var/run/x',
+    '--listen',
+    'unix:///var/run/x.sock',
+    '--runtime',
+    '/usr/bin/runc',
+    '--runtime-args',
+    '--systemd-cgroup=true',
+    '--runtime-args',
+    '--debug',
+    '--start-timeout',
+    '15s',
+    '--retain-count',
+    '42',
+    '--debug',
+    '--metrics-interval',
+    '0',
+  ]);
+  assert.equal(options.stateDir, '/var/run/x');
+  assert.equal(options.listen, 'unix:///var/run/x.sock');
+  assert.equal(options.runtime, '/usr/bin/runc');
+  // A value flag takes the next argument even when it looks like a flag, as Go's flag does.
+  assert.deepEqual(options.runtimeArgs, ['--systemd-cgroup=true', '--debug']);
+  assert.equal(options.startTimeoutMs, 15_000);
+  assert.equal(options.retainCount, 42);
+  assert.equal(options.logLevel, 'debug');
+  assert.equal(options.metricsIntervalMs, 0);
+  assert.deepEqual(options.warnings, []);
+});
+
+test("Docker 17.05's own containerd command line (libcontainerd)", () => {
+  const options = run([
+    '-l',
+    'unix:///var/run/docker/libcontainerd/docker-containerd.sock',
+    '--metrics-interval=0',
+    '--start-timeout',
+    '2m',
+    '--state-dir',
+    '/var/run/docker/libcontainerd/containerd',
+    '--shim',
+    'docker-containerd-shim',
+    '--runtime',
+    'docker-runc',
+    '--debug',
+  ]);
+  assert.equal(options.listen, 'unix:///var/run/docker/libcontainerd/docker-containerd.sock');
+  assert.equal(options.startTimeoutMs, 120_000);
+  assert.equal(options.runtime, 'docker-runc');
+  // containerd's shim cannot drive berth: berth's own is used, with a warning.
+  assert.equal(options.shim, undefined);
+  assert.match(options.warnings.join('\n'), /docker-containerd-shim/);
+});
+
+test("Go's forms: -flag value, -flag=value, --flag=value, -l/-r, --l", () => {
+  const forms = [
+    ['-state-dir', '/s', '-listen', 'unix:///a.sock', '-runtime', 'crun'],
+    ['-state-dir=/s', '-listen=unix:///a.sock', '-runtime=crun'],
+    ['--state-dir=/s', '--listen=unix:///a.sock', '--runtime=crun'],
+    ['--state-dir', '/s', '-l', 'unix:///a.sock', '-r', 'crun'],
+    ['--state-dir', '/s', '-l=unix:///a.sock', '--r=crun'],
+    ['--state-dir', '/s', '--l', 'unix:///a.sock', '-r', 'crun'],
+  ];
+  for (const argv of forms) {
+    const options = run(argv);
+    assert.deepEqual(
+      [options.stateDir, options.listen, options.runtime],
+      ['/s', 'unix:///a.sock', 'crun'],
+      argv.join(' '),
+    );
+  }
+  assert.deepEqual(run(['-runtime-args', 'a', '-runtime-args=b', '--runtime-args=c']).runtimeArgs, [
+    'a',
+    'b',
+    'c',
+  ]);
+  assert.equal(run(['-retain-count', '7']).retainCount, 7);
+  assert.equal(run(['-start-timeout=500ms']).startTimeoutMs, 500);
+});
+
+test('bool flags: --debug, -debug, --debug=true/false (last wins); --log-level overrides', () => {
+  assert.equal(run(['--debug']).logLevel, 'debug');
+  assert.equal(run(['-debug']).logLevel, 'debug');
+  assert.equal(run(['--debug=true']).logLevel, 'debug');
+  assert.equal(run(['--debug=1']).logLevel, 'debug');
+  assert.equal(run(['--debug=false']).logLevel, 'info');
+  assert.equal(run(['--debug', '--debug=false']).logLevel, 'info');
+  assert.equal(run(['--debug', '--log-level', 'warn']).logLevel, 'warn');
+  assert.equal(run(['--log-level=panic']).logLevel, 'fatal');
+  assert.equal(run(['-log-level', 'warning']).logLevel, 'warn');
+  assert.equal(run(['--log-level', 'ERROR']).logLevel, 'error');
+  refused(['--debug=maybe'], /invalid boolean value "maybe" for -debug/);
+  refused(['--log-level', 'loud'], /log-level.*loud|loud.*log-level/s);
+});
+
+test('relative state dirs are made absolute; metrics, graphite and pprof are accepted with a warning', () => {
+  assert.equal(run(['--state-dir', 'state'], '/srv').stateDir, '/srv/state');
+  const options = run([
+    '--metrics-interval',
+    '5m',
+    '--graphite-address',
+    'localhost:2003',
+    '--pprof-address',
+    'localhost:6060',
+  ]);
+  assert.equal(options.metricsIntervalMs, 300_000);
+  assert.equal(options.graphiteAddress, 'localhost:2003');
+  assert.equal(options.warnings.length, 3);
+  assert.match(options.warnings.join('\n'), /metrics.*graphite.*pprof/s);
+  // A berth-shim path is kept.
+  assert.equal(run(['--shim', '/opt/berth/berth-shim']).shim, '/opt/berth/berth-shim');
+});
+
+test('bad durations, counts, unknown flags and stray arguments are clear errors', () => {
+  refused(['--start-timeout', '15'], /invalid duration "15".*Go duration/);
+  refused(['--start-timeout', '15x'], /invalid duration "15x"/);
+  refused(['--start-timeout', ''], /invalid duration ""/);
+  refused(['--start-timeout', '0'], /greater than zero/);
+  refused(['--start-timeout', '-5s'], /greater than zero/);
+  refused(['--metrics-interval', 'often'], /invalid duration "often"/);
+  refused(['--retain-count', '0'], /retain-count.*1 or more/s);
+  refused(['--retain-count', 'many'], /retain-count/);
+  refused(['--bogus'], /unknown option '--bogus'/);
+  refused(['-bogus', 'x'], /unknown option '-bogus'/);
+  refused(['-x'], /unknown option '-x'/);
+  refused(['stray'], /too many arguments|unexpected/);
+  refused(['--debug', 'true'], /too many arguments|unexpected/);
+  refused(['--state-dir'], /flag needs an argument: -state-dir/);
+  refused(['-l'], /flag needs an argument: -l/);
+});
+
+test('--help and --version (also -h, -v) print and do not run', () => {
+  for (const flag of ['--help', '-h', '-help']) {
+    const result = parseFlags([flag]);
+    assert.equal(result.kind, 'help', flag);
+    const text = (result as { text: string }).text;
+    for (const name of ['--listen', '--state-dir', '--runtime-args', '--start-timeout']) {
+      assert.ok(text.includes(name), `help mentions ${name}`);
+    }
+  }
+  for (const flag of ['--version', '-v']) {
+    assert.deepEqual(parseFlags([flag], { version: '1.2.3' }), {
+      kind: 'version',
+      text: 'berthd 1.2.3\n',
+    });
+  }
+});
+
+test('Go durations', () => {
+  const cases: [string, number][] = [
+    ['0', 0],
+    ['15s', 15_000],
+    ['500ms', 500],
+    ['2m', 120_000],
+    ['1h30m', 5_400_000],
+    ['1.5s', 1_500],
+    ['.5s', 500],
+    ['300us', 0.3],
+    ['300µs', 0.3],
+    ['1000000ns', 1],
+    ['1m0.5s', 60_500],
+    ['-2s', -2_000],
+    ['+2s', 2_000],
+  ];
+  for (const [text, ms] of cases) assert.equal(parseGoDuration(text), ms, text);
+  for (const bad of ['', '15', 's', '1d', '1.s.', '1 s', '--1s', 'ms5']) {
+    assert.throws(() => parseGoDuration(bad), RangeError, bad);
+  }
+});
+
+test('normalizeGoArgs and containerd shim names', () => {
+  assert.deepEqual(normalizeGoArgs(['-l', 'unix:///x', '-debug', '-r=runc']), [
+    '--listen=unix:///x',
+    '--debug',
+    '--runtime=runc',
+  ]);
+  assert.ok(isContainerdShim('containerd-shim'));
+  assert.ok(isContainerdShim('/usr/bin/docker-containerd-shim'));
+  assert.ok(!isContainerdShim('/opt/berth/berth-shim'));
+});
