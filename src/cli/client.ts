@@ -234,6 +234,9 @@ export class BerthClient {
   /** The Events stream; cancel() ends it (the iteration then just stops). */
   events(request: DeepPartial<EventsRequest> = {}): EventStream {
     const call: ClientReadableStream<Event> = this.#raw.events(EventsRequest.fromPartial(request));
+    // A stream cancelled (or failed) before anyone iterates it must not crash the CLI;
+    // an iteration still gets its error.
+    call.on('error', () => {});
     let cancelled = false;
     return {
       cancel() {

@@ -25,6 +25,15 @@ export const stdout: Output = {
   },
 };
 
+/**
+ * Redraws a terminal screen in place: home, each line cleared to its end,
+ * the rest of the screen cleared (no flicker of a full clear).
+ */
+export function redraw(out: Output, text: string, first: boolean): void {
+  const body = text.replace(/\n/g, '\x1b[K\n');
+  out.write(`${first ? '\x1b[2J' : ''}\x1b[H${body}\x1b[J`);
+}
+
 /** One JSON document, or one line of JSON lines when `pretty` is false. */
 export function toJson(value: unknown, pretty = true): string {
   return stringify(value, undefined, pretty ? 2 : undefined) ?? 'null';

@@ -77,6 +77,8 @@ export class ExitWatcher {
 
   async #loop(): Promise<void> {
     let lostAt: number | undefined;
+    // Until a first event came, a failure is berthd's answer to us, not a stream cut short.
+    let connected = false;
     while (!this.#closed) {
       const stream = this.#client.events(
         this.#last ? { id: this.#id, timestamp: timestampFromNs(this.#last) } : { id: this.#id },
@@ -85,6 +87,7 @@ export class ExitWatcher {
       try {
         for await (const event of stream) {
           lostAt = undefined;
+          connected = true;
           this.#take(event);
         }
         if (this.#closed) return;
@@ -93,7 +96,7 @@ export class ExitWatcher {
         const retry =
           isServiceError(err) &&
           (err.code === GrpcStatus.UNAVAILABLE || err.code === GrpcStatus.RESOURCE_EXHAUSTED);
-        if (!retry) throw err;
+        if (!retry || !connected) throw err;
         lostAt ??= Date.now();
         if (Date.now() - lostAt > RECONNECT_MS) {
           throw new CliError(

@@ -267,6 +267,17 @@ describe('berth against berthd', { skip: berthdAvailable() ? false : NO_BERTHD }
     );
     const list = await daemon.berth(['containers', 'list', '-q']);
     assert.ok(!list.stdout.includes(a) && !list.stdout.includes(b));
+
+    // --all: whatever runs; with nothing left, nothing to wait for.
+    await sleeper();
+    const all = await daemon.berth(['containers', 'kill', '--all', '-s', 'KILL', '--wait']);
+    assert.equal(all.status, 0, all.stderr);
+    assert.equal((await daemon.berth(['containers', 'list', '-q'])).stdout, '');
+    const none = await daemon.berth(['containers', 'kill', '--all', '--wait']);
+    assert.equal(none.status, 0, none.stderr);
+    const both = await daemon.berth(['containers', 'kill', '--all', a]);
+    assert.equal(both.status, 2);
+    assertOneLineError(both.stderr, 'ERR_USAGE');
   });
 
   test('pause and resume: the status follows, events are journaled', async () => {
@@ -366,6 +377,25 @@ describe('berth against berthd', { skip: berthdAvailable() ? false : NO_BERTHD }
       assert.equal(s.id, id2);
       assert.match(s.stats.timestamp, /Z$/);
     }
+  });
+
+  test('stats and watch on a terminal: redrawn in place, ended by their container', async () => {
+    const cli = `${process.execPath} ${CLI} --address ${daemon.address}`;
+    const id = await sleeper(3);
+    const stats = await underTerminal(`${cli} containers stats --interval 300ms ${id}`);
+    assert.equal(stats.status, 0, stats.stdout);
+    const count = (text: string, what: string) => text.split(what).length - 1;
+    assert.equal(count(stats.stdout, '\x1b[2J'), 1, 'the screen is cleared once');
+    assert.ok(count(stats.stdout, '\x1b[H') >= 3, 'then redrawn from the top');
+    assert.match(stats.stdout, new RegExp(`${id}\\s+\\d+\\.\\d\\d%`));
+
+    const id2 = await sleeper(2);
+    const watch = await underTerminal(`${cli} containers watch ${id2}`);
+    assert.equal(watch.status, 0, watch.stdout);
+    assert.ok(watch.stdout.includes('\x1b[H'));
+    assert.match(watch.stdout, /ID\s+STATUS\s+PROCESSES\s+PIDS\s+BUNDLE\s+AGE/);
+    assert.match(watch.stdout, new RegExp(`${id2}\\s+running`));
+    assert.match(watch.stdout, new RegExp(`exit\\s+${id2}\\s+init\\s+0`));
   });
 
   test('watch ID, piped: event lines until its container exits; --json lines', async () => {

@@ -14,7 +14,7 @@ import {
   formatError,
   isServiceError,
 } from '../errors.js';
-import { printJson, printJsonLine } from '../output.js';
+import { printJson, printJsonLine, redraw, table } from '../output.js';
 import {
   bytesArg,
   collect,
@@ -239,7 +239,13 @@ const killAction: Action<[string[]]> = async (ctx, [ids], opts) => {
           ctx.out,
           [...statuses].map(([id, status]) => ({ id, pid, status })),
         );
-      else for (const [id, status] of statuses) ctx.out.write(`${id}\t${status}\n`);
+      else
+        ctx.out.write(
+          table(
+            ['ID', 'EXIT STATUS'],
+            [...statuses].map(([id, status]) => [id, String(status)]),
+          ),
+        );
     }
   } finally {
     stream?.cancel();
@@ -463,7 +469,8 @@ const statsAction: Action<[string[]]> = async (ctx, [given], opts) => {
       if (ctx.json) {
         samples.forEach((s, i) => printJsonLine(ctx.out, statsJson(s, figures[i]!)));
       } else if (live) {
-        ctx.out.write(`\x1b[H\x1b[2J${statsTable(figures)}`);
+        redraw(ctx.out, statsTable(figures), !headerDone);
+        headerDone = true;
       } else {
         const text = statsTable(figures);
         const lines = text.split('\n');
@@ -489,11 +496,12 @@ const watchAction: Action<[string | undefined]> = async (ctx, [id]) => {
   const interrupt = interruptible();
   interrupt.signal.addEventListener('abort', () => stream.cancel(), { once: true });
   const recent: Event[] = [];
-  let redraw: (() => Promise<void>) | undefined;
+  let repaint: (() => Promise<void>) | undefined;
   let ticker: NodeJS.Timeout | undefined;
   if (live) {
     let drawing = false;
-    redraw = async () => {
+    let drawn = false;
+    repaint = async () => {
       if (drawing) return;
       drawing = true;
       try {
@@ -501,15 +509,16 @@ const watchAction: Action<[string | undefined]> = async (ctx, [id]) => {
         const shown = id ? containers.filter((c) => c.id === id) : containers;
         const starts = await containerStarts(client, shown);
         const events = recent.map((e) => eventLine(e)).join('');
-        ctx.out.write(`\x1b[H\x1b[2J${containersTable(shown, starts)}\n${EVENT_HEADER}${events}`);
+        redraw(ctx.out, `${containersTable(shown, starts)}\n${EVENT_HEADER}${events}`, !drawn);
+        drawn = true;
       } catch {
         // berthd went away: the event stream says so.
       } finally {
         drawing = false;
       }
     };
-    await redraw();
-    ticker = setInterval(() => void redraw?.(), 1000);
+    await repaint();
+    ticker = setInterval(() => void repaint?.(), 1000);
   } else if (!ctx.json) {
     ctx.out.write(EVENT_HEADER);
   }
@@ -520,7 +529,7 @@ const watchAction: Action<[string | undefined]> = async (ctx, [id]) => {
       else if (live) {
         recent.push(event);
         if (recent.length > 10) recent.shift();
-        await redraw?.();
+        await repaint?.();
       } else ctx.out.write(eventLine(event));
       // Watching one container: its init's exit is the end of it.
       if (id && event.type === 'exit' && event.id === id && event.pid === 'init') break;

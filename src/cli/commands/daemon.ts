@@ -59,13 +59,16 @@ const stateAction: Action<[string | undefined]> = async (ctx, [id]) => {
 
 const versionAction: Action<[]> = async (ctx) => {
   const client = clientVersion();
-  const server = await ctx.client().version();
   if (ctx.json) {
+    const server = await ctx.client().version();
     printJson(ctx.out, { client: { version: client }, server });
     return;
   }
+  // The client's first: it is worth knowing even when berthd cannot be reached.
+  ctx.out.write(`client: berth ${client}\n`);
+  const server = await ctx.client().version();
   ctx.out.write(
-    `client: berth ${client}\nserver: berthd ${server.major}.${server.minor}.${server.patch} commit: ${server.revision}\n`,
+    `server: berthd ${server.major}.${server.minor}.${server.patch} commit: ${server.revision}\n`,
   );
 };
 
