@@ -169,6 +169,40 @@ describe('berth against berthd', { skip: berthdAvailable() ? false : NO_BERTHD }
     assert.deepEqual(await exited(child), { status: 137, signal: null });
   });
 
+  test('start -a: Ctrl-C is forwarded as SIGINT', async () => {
+    const b = bundle({
+      args: ['sh', '-c', 'trap "exit 42" INT; echo ready; while :; do sleep 0.1; done'],
+    });
+    const child = spawnBerth(['containers', 'start', '-a', uniqueId('c'), b], daemon.env);
+    await outputUntil(child, /ready/);
+    child.kill('SIGINT');
+    assert.deepEqual(await exited(child), { status: 42, signal: null });
+  });
+
+  test('kill --wait: progress on a terminal, --timeout, Ctrl-C stops waiting (130)', async () => {
+    const id = await sleeper();
+    const cli = `${process.execPath} ${CLI} --address ${daemon.address}`;
+    // PID 1 ignores SIGTERM without a handler: nothing exits.
+    const timedOut = await underTerminal(
+      `${cli} containers kill -s TERM --wait --timeout 1500ms ${id}`,
+    );
+    assert.equal(timedOut.status, 1, timedOut.stdout);
+    assert.match(timedOut.stdout, /waiting for 1 to exit/);
+    assert.match(
+      timedOut.stdout,
+      new RegExp(`berth: still running after the timeout: ${id} \\(ERR_TIMEOUT\\)`),
+    );
+
+    const waiting = spawnBerth(['containers', 'kill', '-s', 'TERM', '--wait', id], daemon.env);
+    await sleep(1000);
+    waiting.kill('SIGINT');
+    assert.deepEqual(await exited(waiting), { status: 130, signal: null });
+    assert.match(
+      (await daemon.berth(['containers', 'list'])).stdout,
+      new RegExp(`^${id}\\s+running`, 'm'),
+    );
+  });
+
   test('exec -a: stdin piped, status passed through; detached exec; kill -p', async () => {
     const id = await sleeper();
     const res = await daemon.berth(
