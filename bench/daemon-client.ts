@@ -22,14 +22,15 @@ export interface Daemon {
 
 export async function startDaemon(stateDir: string, socket: string): Promise<Daemon> {
   const address = `unix://${socket}`;
-  const child = spawn(
-    process.execPath,
-    [berthdPath, '--state-dir', stateDir, '--listen', address],
-    {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
-  const client = new APIClient(address, credentials.createInsecure());
+  // The executable itself, so that the node flags of its #! line apply.
+  const child = spawn(berthdPath, ['--state-dir', stateDir, '--listen', address], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  // Retry fast while the daemon starts: the default reconnect backoff (1 s) would be timed too.
+  const client = new APIClient(address, credentials.createInsecure(), {
+    'grpc.initial_reconnect_backoff_ms': 10,
+    'grpc.max_reconnect_backoff_ms': 50,
+  });
   const call = <T>(method: string, request: object): Promise<T> =>
     new Promise((resolve, reject) => {
       const fn = (client as unknown as Record<string, (...args: unknown[]) => unknown>)[method]!;

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 /**
  * berthd: the supervisor behind containerd v0.2.8's gRPC API on a unix
  * socket. Run it under a subreaper (`tini -s -- berthd ...`) where PID 1 does

@@ -3,7 +3,7 @@
  * act on it as a whole. The seed's Container interface and its New / Load.
  */
 import { rmSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ContainerCgroup, memoryCgroup } from './cgroups/container-cgroup.js';
@@ -383,7 +383,7 @@ export class Container implements AsyncDisposable {
     if (found.state() !== State.Stopped) throw new ProcessNotExitedError();
     found.close();
     this.#processes.delete(processId);
-    rmSync(found.dir, { recursive: true, force: true });
+    await rm(found.dir, { recursive: true, force: true });
   }
 
   /**
@@ -420,7 +420,8 @@ export class Container implements AsyncDisposable {
     for (const each of this.#processes.values()) each.close();
     this.#processes.clear();
     this.#cgroup.release();
-    rmSync(this.dir, { recursive: true, force: true });
+    // Off the event loop: on a busy disk, removing a folder tree takes a while.
+    await rm(this.dir, { recursive: true, force: true });
     if (failure) throw failure;
   }
 

@@ -364,7 +364,10 @@ export class ContainerProcess<
   #exitedError(): Error {
     return this.isInit
       ? new ContainerExitedError()
-      : new ProcessExitedError(`process ${this.id} of container ${this.#owner.id} has exited`);
+      : // "no such process", as the kernel says it: clients match on it (Docker's kill does).
+        new ProcessExitedError(
+          `process ${this.id} of container ${this.#owner.id} has exited: no such process`,
+        );
   }
 
   #control(type: ControlMessage, width: number, height: number): void {

@@ -136,6 +136,9 @@ export class Supervisor implements SupervisorApi {
   static async open(options: SupervisorOptions): Promise<Supervisor> {
     if (typeof options.stateDir !== 'string' || !isAbsolute(options.stateDir))
       throw new InvalidArgumentError('stateDir must be an absolute path');
+    const retain = options.retainCount ?? DEFAULT_RETAIN_COUNT;
+    if (!Number.isInteger(retain) || retain < 1)
+      throw new InvalidArgumentError(`retainCount must be a positive integer, got ${retain}`);
     mkdirSync(options.stateDir, { recursive: true, mode: 0o711 });
     const lock = await lockStateDir(options.stateDir);
     let journal: Journal | undefined;
@@ -502,14 +505,17 @@ export class Supervisor implements SupervisorApi {
     this.#open();
     validateId('container id', id);
     const entry = this.#containers.get(id);
-    if (!entry || entry.finishing) throw new ContainerNotFoundError(`container ${id} not found`);
+    // v0.2.8's words: Docker's libcontainerd matches "container not found" to treat a kill as done.
+    if (!entry || entry.finishing)
+      throw new ContainerNotFoundError(`containerd: container not found (${id})`);
     return entry;
   }
 
   #process(id: string, pid: string): ContainerProcess {
     const entry = this.#entry(id);
     const process = entry.container.process(pid || InitProcessID);
-    if (!process) throw new ProcessNotFoundError(`no process ${pid} in container ${id}`);
+    if (!process)
+      throw new ProcessNotFoundError(`containerd: process not found for container (${id}/${pid})`);
     return process;
   }
 

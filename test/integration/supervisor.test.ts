@@ -320,7 +320,7 @@ describe('restart', () => {
       await supervisor.settled();
       await assert.rejects(
         supervisor.signal(id, 'e', 9),
-        /no process e/,
+        /process not found for container/,
         'an exited exec is forgotten',
       );
       await supervisor.signal(id, 'init', 9);
