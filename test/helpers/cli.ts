@@ -96,6 +96,8 @@ export async function underTerminal(
   options: {
     input?: string;
     ready?: RegExp;
+    /** How long after `ready` the input is typed (default 300 ms). */
+    typeAfterMs?: number;
     cols?: number;
     rows?: number;
     timeoutMs?: number;
@@ -110,7 +112,8 @@ export async function underTerminal(
     if (typed) return;
     typed = true;
     // A moment after `ready`: the window size follows the start by an RPC, as in ctr.
-    if (options.input !== undefined) setTimeout(() => child.stdin.write(options.input!), 300);
+    if (options.input !== undefined)
+      setTimeout(() => child.stdin.write(options.input!), options.typeAfterMs ?? 300);
   };
   child.stdout.setEncoding('utf8').on('data', (d: string) => {
     stdout += d;

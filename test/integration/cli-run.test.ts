@@ -159,6 +159,17 @@ test('daemonless run -t under a pseudo-terminal: a tty of our size, typed input,
   assertNoContainers();
 });
 
+test("daemonless run -t: a window-size change here (SIGWINCH) resizes the container's terminal", async () => {
+  // stty in the background changes the pseudo-terminal's size: the kernel sends SIGWINCH to the CLI.
+  const res = await underTerminal(
+    `(sleep 1.5; stty cols 50 rows 20 </dev/tty) & BERTH_ADDRESS=${address} TMPDIR=${tmp} ${process.execPath} ${CLI} run -t --rm --state-dir ${stateDir} --rootfs ${rootfs} -- sh -c 'stty size; echo ready; read line; stty size; exit 0'`,
+    { input: 'go\r', ready: /ready/, typeAfterMs: 2500, cols: 100, rows: 40 },
+  );
+  assert.equal(res.status, 0, res.stdout);
+  assert.match(res.stdout, /40 100[\s\S]*20 50/);
+  assertNoContainers();
+});
+
 test('daemonless run: Ctrl-C is forwarded as SIGINT; the third sends SIGKILL', async () => {
   const trapping = spawnBerth(
     [

@@ -274,6 +274,16 @@ describe('berth against berthd', { skip: berthdAvailable() ? false : NO_BERTHD }
     assert.match(res.stdout, /got typed/);
   });
 
+  test('exec -a -t: a window-size change here (SIGWINCH) reaches the process through berthd', async () => {
+    const id = await sleeper();
+    const res = await underTerminal(
+      `(sleep 1.5; stty cols 50 rows 20 </dev/tty) & ${process.execPath} ${CLI} --address ${daemon.address} containers exec --id ${id} -a -t -- sh -c 'echo ready; read line; stty size; exit 0'`,
+      { input: 'go\r', ready: /ready/, typeAfterMs: 2500, cols: 100, rows: 40 },
+    );
+    assert.equal(res.status, 0, res.stdout);
+    assert.match(res.stdout, /20 50/);
+  });
+
   test('kill: signal names and numbers, several ids, --wait with the statuses', async () => {
     const a = await sleeper();
     const b = await sleeper();
