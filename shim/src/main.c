@@ -28,6 +28,7 @@
 #include "reaper.h"
 #include "runtime.h"
 #include "runtime_log.h"
+#include "spawner.h"
 #include "statusfile.h"
 #include "stream.h"
 #include "terminal.h"
@@ -440,6 +441,8 @@ static int open_fifo(const char *name, const char **err)
 
 int main(int argc, char **argv)
 {
+	if (argc == 2 && !strcmp(argv[1], "--spawner"))
+		return spawner_main();
 	const char *usage_err = args_parse(argc, argv, &opts);
 	if (opts.version) {
 		/* The one time the shim writes to its stdout: before it touches anything. */

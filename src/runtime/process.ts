@@ -410,6 +410,9 @@ export class ContainerProcess<
     // The event line may have been consumed by an earlier reader: the file is authoritative.
     const recorded = readExitStatus(this.#files);
     if (recorded !== undefined) return this.#settle(recorded);
+    // Never had a PID: its start was cut short (its shim may even be starting
+    // still). Nothing to record or delete on disk on its behalf.
+    if (this.systemPid === 0) return this.#settle(UnknownStatus);
     const status = await this.#reapAfterDeadShim();
     writeExitStatus(this.#files, status);
     if (this.isInit) {

@@ -82,6 +82,8 @@ const KILL_WAIT_MS = 10_000;
 const BundlePathFile = 'bundle-path';
 /** Exits decided but not yet journaled, one file per container: replayed after a crash. */
 const PendingDir = '.pending';
+/** How long after a restart a create cut short is looked at again, for a shim still starting. */
+const CUT_SHORT_RECHECK_MS = 1000;
 
 const silent: SupervisorLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -396,21 +398,16 @@ export class Supervisor implements SupervisorApi {
 
   async #recover(): Promise<void> {
     this.#replayPendingExits();
-    const { containers, errors } = await Container.loadAll(this.stateDir, {
-      ...(this.#options.shim ? { shim: this.#options.shim } : {}),
-      ...(this.#options.startTimeoutMs ? { timeout: this.#options.startTimeoutMs } : {}),
-    });
+    const { containers, errors } = await Container.loadAll(this.stateDir, this.#loadOptions());
     for (const { id, error } of errors)
       this.#log.error({ id, err: error.message }, 'container cannot be loaded; left as it is');
     for (const container of containers) {
       // No init, or one that never had a PID and is gone: a create cut short before
       // anything ran. Nobody was told of it; it goes without an event.
-      const init = container.process(InitProcessID);
-      if (!init || (init.systemPid === 0 && init.state() === State.Stopped)) {
-        // Created but cut short before its init was launched: nothing runs, nobody was told.
-        await container.delete({ force: true }).catch(() => {});
-        removeShadowBundle(shadowBundleDir(this.stateDir, container.id));
-        this.#log.info({ id: container.id }, 'removed a container whose create was cut short');
+      if (cutShort(container)) {
+        // Its shim may still be starting (launched just before the kill): look again shortly.
+        container.close();
+        this.#track(this.#settleCutShort(container.id));
         continue;
       }
       const entry: Entry = {
@@ -431,6 +428,36 @@ export class Supervisor implements SupervisorApi {
     for (const id of shadows)
       if (!this.#containers.has(id)) removeShadowBundle(shadowBundleDir(this.stateDir, id));
     this.#log.info({ containers: this.#containers.size }, 'state dir loaded');
+  }
+
+  /**
+   * A create cut short by a kill: adopted if its shim came up after all,
+   * else removed. Nobody was told of it, so it goes without an event.
+   */
+  async #settleCutShort(id: string): Promise<void> {
+    await sleep(CUT_SHORT_RECHECK_MS);
+    if (this.#closed) return;
+    const container = await Container.load(this.stateDir, id, this.#loadOptions()).catch(
+      () => undefined,
+    );
+    if (!container) return;
+    if (!cutShort(container)) {
+      const entry: Entry = { container, bundlePath: readBundlePath(container), finishing: false };
+      this.#containers.set(id, entry);
+      this.#watch(entry);
+      this.#log.info({ id }, 'adopted a container whose create was cut short');
+      return;
+    }
+    await container.delete({ force: true }).catch(() => {});
+    removeShadowBundle(shadowBundleDir(this.stateDir, id));
+    this.#log.info({ id }, 'removed a container whose create was cut short');
+  }
+
+  #loadOptions(): { shim?: string; timeout?: number } {
+    return {
+      ...(this.#options.shim ? { shim: this.#options.shim } : {}),
+      ...(this.#options.startTimeoutMs ? { timeout: this.#options.startTimeoutMs } : {}),
+    };
   }
 
   /** Exits decided before a crash but maybe not journaled: journal those that are not. */
@@ -614,4 +641,10 @@ function processInfo(process: ContainerProcess): ProcessInfo {
 function exactInteger(value: number | bigint): number | bigint {
   if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value;
   return value;
+}
+
+/** No init, or one that never had a PID and is gone: a create cut short before anything ran. */
+function cutShort(container: Container): boolean {
+  const init = container.process(InitProcessID);
+  return !init || (init.systemPid === 0 && init.state() === State.Stopped);
 }

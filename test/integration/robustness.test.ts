@@ -6,8 +6,15 @@ import { constants, openSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Container, State } from '../../src/index.js';
-import { readAll, readUntil, sandbox, uniqueId, type Sandbox } from '../helpers/env.js';
+import { Container, State, defaultShimPath } from '../../src/index.js';
+import {
+  fakeRuntime,
+  readAll,
+  readUntil,
+  sandbox,
+  uniqueId,
+  type Sandbox,
+} from '../helpers/env.js';
 
 const box: Sandbox = sandbox();
 after(() => box.cleanup());
@@ -75,4 +82,25 @@ test('handles outlive their containers: calls on a deleted container fail typed,
   await assert.rejects(init.signal('SIGTERM'), { code: 'ERR_CONTAINER_EXITED' });
   await assert.rejects(init.closeStdin(), { code: 'ERR_CONTAINER_EXITED' });
   await assert.rejects(Container.load(box.root, container.id), { code: 'ERR_CONTAINER_NOT_FOUND' });
+});
+
+test('a shim binary without a spawner mode is started directly', async () => {
+  process.env.BERTH_REAL_SHIM = defaultShimPath();
+  try {
+    const results = await Promise.all(
+      [3, 4].map(async (status) => {
+        const container = await box.create(
+          { args: ['sh', '-c', `exit ${status}`] },
+          { shim: fakeRuntime('no-spawner-shim') },
+        );
+        const init = await container.run();
+        const exitStatus = await init.wait();
+        await container.delete();
+        return exitStatus;
+      }),
+    );
+    assert.deepEqual(results, [3, 4]);
+  } finally {
+    delete process.env.BERTH_REAL_SHIM;
+  }
 });

@@ -49,10 +49,14 @@ for (let round = 1; round <= ROUNDS; round++) {
 
     const supervisor = await Supervisor.open({ stateDir });
     try {
-      // Wait for every recovered container to end.
-      for (let i = 0; i < 100 && (await supervisor.state()).containers.length > 0; i++)
+      // Wait for every recovered (or, a moment later, adopted) container to end.
+      for (let i = 0; i < 100; i++) {
+        if ((await supervisor.state()).containers.length === 0) {
+          await supervisor.settled();
+          if ((await supervisor.state()).containers.length === 0) break;
+        }
         await sleep(100);
-      await supervisor.settled();
+      }
       assert.deepEqual((await supervisor.state()).containers, [], 'no phantom stays running');
       const events = await storedEvents(supervisor);
       const started = new Set(events.filter((e) => e.type === 'start-container').map((e) => e.id));

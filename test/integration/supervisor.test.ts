@@ -154,6 +154,9 @@ describe('events', () => {
       const exits = await events.until((s) => s.some((e) => e.type === 'exit'));
       assert.deepEqual(brief(exits), [`exit:${a}:init:137`], 'only the chosen container');
       live.close();
+      // b's exit comes in its own time.
+      for (let i = 0; i < 100 && (await supervisor.state()).containers.length > 0; i++)
+        await sleep(50);
       await supervisor.settled();
       assert.deepEqual((await supervisor.state()).containers, []);
     } finally {

@@ -2,13 +2,14 @@
  * Starts a berth-shim and waits for its one-line readiness report, bounded by
  * a timeout and an AbortSignal. When either fires, the shim's whole process
  * group (the shim leads its own session: the runtime it started is in it) is
- * killed, and the promise settles once the shim is reaped.
+ * killed, and the promise settles once the shim is gone.
  */
-import { spawn } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AbortError, ContainerStartTimeoutError, ShimExitedError } from '../errors.js';
+import { isProcessLive } from '../procfs.js';
 import { shimArgs, type ShimInvocation } from './argv.js';
 import { parseReadyLine, type ReadyReport } from './protocol.js';
+import { READY_FD, startShimProcess } from './spawner.js';
 
 export interface ShimLaunchOptions {
   shim: string;
@@ -19,8 +20,7 @@ export interface ShimLaunchOptions {
   signal?: AbortSignal | undefined;
 }
 
-const READY_FD = 3;
-/** After SIGKILL, how long to wait for the kernel to hand the shim back. */
+/** After SIGKILL, how long to wait for the shim to be gone. */
 const REAP_WAIT_MS = 1000;
 
 export function launchShim(options: ShimLaunchOptions): Promise<ReadyReport> {
@@ -29,43 +29,39 @@ export function launchShim(options: ShimLaunchOptions): Promise<ReadyReport> {
       reject(new AbortError(undefined, { cause: options.signal.reason }));
       return;
     }
-    const child = spawn(options.shim, shimArgs({ ...options.invocation, readyFd: READY_FD }), {
-      cwd: options.cwd,
-      detached: true,
-      stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
-    });
-    const ready = child.stdio[READY_FD] as Readable;
-    let received = '';
+    let pid: number | undefined;
     let settled = false;
-    let exited = false;
-    child.once('exit', () => (exited = true));
+    let killing = false;
+    let killWanted: Error | undefined;
 
     const settle = (outcome: ReadyReport | Error): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
-      ready.destroy();
-      child.unref();
       if (outcome instanceof Error) reject(outcome);
       else resolve(outcome);
     };
-    /** Kills the shim's group and settles once the shim is reaped (bounded). */
+    /** Kills the shim's group and settles once the shim is gone (bounded). */
     const killAndSettle = (err: Error): void => {
-      if (settled) return;
-      if (child.pid !== undefined) {
-        try {
-          process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
+      if (settled || killing) return;
+      if (pid === undefined) {
+        // Not started yet: kill it as soon as its PID is known.
+        killWanted = err;
+        return;
       }
-      if (exited || child.pid === undefined) return settle(err);
-      const giveUp = setTimeout(() => settle(err), REAP_WAIT_MS);
-      child.once('exit', () => {
-        clearTimeout(giveUp);
+      killing = true;
+      const target = pid;
+      try {
+        process.kill(-target, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+      void (async () => {
+        const deadline = Date.now() + REAP_WAIT_MS;
+        while (isProcessLive(target) && Date.now() < deadline) await sleep(5);
         settle(err);
-      });
+      })();
     };
     const onAbort = (): void =>
       killAndSettle(new AbortError(undefined, { cause: options.signal?.reason }));
@@ -75,25 +71,32 @@ export function launchShim(options: ShimLaunchOptions): Promise<ReadyReport> {
     );
     options.signal?.addEventListener('abort', onAbort, { once: true });
 
-    child.on('error', (err) =>
-      settle(new ShimExitedError(`cannot start shim: ${err.message}`, { cause: err })),
+    startShimProcess(
+      {
+        shim: options.shim,
+        args: shimArgs({ ...options.invocation, readyFd: READY_FD }),
+        cwd: options.cwd,
+      },
+      {
+        spawned(spawnedPid) {
+          pid = spawnedPid;
+          if (killWanted) killAndSettle(killWanted);
+        },
+        line(text) {
+          if (killing) return;
+          const report = parseReadyLine(text);
+          if (report) settle(report);
+          else
+            killAndSettle(
+              new ShimExitedError(
+                `unexpected report from shim: ${JSON.stringify(text.slice(0, 200))}`,
+              ),
+            );
+        },
+        // The shim is gone without a report; whatever it started (a runtime mid-way) goes with it.
+        gone: () => killAndSettle(new ShimExitedError()),
+        error: (message) => settle(new ShimExitedError(`cannot start shim: ${message}`)),
+      },
     );
-    ready.setEncoding('utf8');
-    ready.on('data', (chunk: string) => {
-      received += chunk;
-      const newline = received.indexOf('\n');
-      if (newline < 0) return;
-      const line = received.slice(0, newline);
-      const report = parseReadyLine(line);
-      if (report) settle(report);
-      else
-        killAndSettle(
-          new ShimExitedError(`unexpected report from shim: ${JSON.stringify(line.slice(0, 200))}`),
-        );
-    });
-    // The shim is gone without a report; whatever it started (a runtime mid-way) goes with it.
-    const shimGone = () => killAndSettle(new ShimExitedError());
-    ready.on('close', shimGone);
-    ready.on('error', shimGone);
   });
 }
