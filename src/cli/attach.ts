@@ -1,0 +1,253 @@
+/**
+ * Attaching this terminal (or these pipes) to a container process: FIFOs the
+ * CLI makes itself for berthd, copying our stdin/stdout/stderr through them,
+ * raw mode and window sizes for a terminal.
+ *
+ * FIFO ends are opened non-blocking and read as sockets. Until berthd's shim
+ * has opened its ends, the CLI holds a writer on each output FIFO (so reading
+ * never sees a premature end-of-file) and a reader on the input FIFO (so our
+ * writer can open); once the start returns, those are let go, and the FIFOs
+ * end when the shim closes them.
+ */
+import { execFile } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+
+export interface StdioPaths {
+  stdin: string;
+  stdout: string;
+  stderr: string;
+}
+
+/** The container side's streams, as the library or our FIFOs give them. */
+export interface ProcessStreams {
+  stdin: Writable | null;
+  stdout: Readable | null;
+  stderr: Readable | null;
+}
+
+function closeQuietly(fd: number | undefined): void {
+  if (fd === undefined) return;
+  try {
+    closeSync(fd);
+  } catch {
+    // Already closed.
+  }
+}
+
+/** Three FIFOs in a fresh owner-only temp folder, opened on our side. */
+export class FifoSet {
+  readonly dir: string;
+  readonly paths: StdioPaths;
+  readonly streams: ProcessStreams;
+  readonly #holds: number[] = [];
+  readonly #sockets: Socket[] = [];
+
+  private constructor(dir: string, paths: StdioPaths) {
+    this.dir = dir;
+    this.paths = paths;
+    this.streams = { stdin: null, stdout: null, stderr: null };
+  }
+
+  /**
+   * Makes and opens the FIFOs. With a terminal the process has no separate
+   * stderr (the pty carries both), so its path is '' (/dev/null).
+   */
+  static async open(terminal: boolean): Promise<FifoSet> {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-'));
+    const paths: StdioPaths = {
+      stdin: join(dir, 'stdin'),
+      stdout: join(dir, 'stdout'),
+      stderr: terminal ? '' : join(dir, 'stderr'),
+    };
+    const set = new FifoSet(dir, paths);
+    try {
+      // Node has no mkfifo(3); one mkfifo(1) makes them all.
+      await execFileAsync('mkfifo', [
+        '-m',
+        '0600',
+        ...[paths.stdin, paths.stdout, paths.stderr].filter(Boolean),
+      ]);
+      // A write-only open fails (ENXIO) without a reader: hold one until the shim reads.
+      set.#holds.push(openSync(paths.stdin, constants.O_RDWR | constants.O_NONBLOCK));
+      set.streams.stdin = set.#socket(paths.stdin, constants.O_WRONLY, false);
+      for (const name of ['stdout', 'stderr'] as const) {
+        if (!paths[name]) continue;
+        set.streams[name] = set.#socket(paths[name], constants.O_RDONLY, true);
+        // Our own writer, until the shim's: no end-of-file before it has opened.
+        set.#holds.push(openSync(paths[name], constants.O_WRONLY | constants.O_NONBLOCK));
+      }
+    } catch (err) {
+      set.close();
+      throw err;
+    }
+    return set;
+  }
+
+  #socket(path: string, mode: number, readable: boolean): Socket {
+    const fd = openSync(path, mode | constants.O_NONBLOCK);
+    const socket = new Socket({ fd, readable, writable: !readable });
+    // Errors (EPIPE once the process is gone) are handled where the streams are copied.
+    socket.on('error', () => {});
+    this.#sockets.push(socket);
+    return socket;
+  }
+
+  /** The shim has its ends open: from now on the FIFOs end when it closes them. */
+  release(): void {
+    for (const fd of this.#holds.splice(0)) closeQuietly(fd);
+  }
+
+  /** Closes our ends and removes the folder. */
+  close(): void {
+    this.release();
+    for (const socket of this.#sockets) socket.destroy();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export interface Copying {
+  /** Both outputs have ended (the process's side closed them). */
+  drained: Promise<void>;
+  /** Stops copying; nothing more is read or written. */
+  stop(): void;
+}
+
+/** A stream's end, or its close, or an error: whichever comes first. */
+function ended(stream: Readable): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.readableEnded || stream.destroyed) return resolve();
+    stream
+      .once('end', resolve)
+      .once('close', resolve)
+      .once('error', () => resolve());
+  });
+}
+
+/**
+ * Copies our stdin into the process and its outputs to our stdout/stderr.
+ * Our stdin's end closes the process's input stream; `onStdinEnd` runs after
+ * that (for a terminal, where the stream's end is not the process's EOF).
+ */
+export function copyStdio(
+  streams: ProcessStreams,
+  options: { stdin?: Readable; onStdinEnd?: () => void } = {},
+): Copying {
+  const input = options.stdin ?? process.stdin;
+  const outputs: Promise<void>[] = [];
+  const pipes: Array<() => void> = [];
+  for (const [from, to] of [
+    [streams.stdout, process.stdout],
+    [streams.stderr, process.stderr],
+  ] as const) {
+    if (!from) continue;
+    outputs.push(ended(from));
+    from.pipe(to, { end: false });
+    // A reader of ours that went away (EPIPE): keep draining the process, discard.
+    const onError = () => {
+      from.unpipe(to);
+      from.resume();
+    };
+    to.on('error', onError);
+    pipes.push(() => {
+      to.off('error', onError);
+      from.unpipe(to);
+      from.destroy();
+    });
+  }
+  const target = streams.stdin;
+  if (target) {
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      input.unpipe(target);
+      target.end(() => options.onStdinEnd?.());
+    };
+    input.pipe(target, { end: false });
+    input.once('end', finish);
+    target.once('error', () => {
+      // The process is gone or closed its stdin: stop reading ours.
+      done = true;
+      input.unpipe(target);
+      input.pause();
+    });
+    pipes.push(() => {
+      done = true;
+      input.unpipe(target);
+      input.pause();
+      target.destroy();
+    });
+  }
+  return {
+    drained: Promise.all(outputs).then(() => {}),
+    stop: () => {
+      for (const undo of pipes.splice(0)) undo();
+    },
+  };
+}
+
+/** How long the shim gets to pass on what is in the stdin FIFO before a terminal's EOF is sent. */
+const STDIN_DRAIN_MS = 200;
+
+/**
+ * Runs `closeStdin` a moment after our stdin ended. The shim's close-stdin
+ * control acts at once, ahead of input still in the FIFO: without the pause
+ * the process could get its end-of-file before the last of its input.
+ */
+export function afterStdinDrain(closeStdin: () => void): void {
+  setTimeout(closeStdin, STDIN_DRAIN_MS).unref();
+}
+
+/** Raw mode on our terminal (when stdin is one); returns the undo. */
+export function enterRawMode(): () => void {
+  const stdin = process.stdin;
+  if (!stdin.isTTY) return () => {};
+  stdin.setRawMode(true);
+  let restored = false;
+  const restore = () => {
+    if (restored) return;
+    restored = true;
+    try {
+      stdin.setRawMode(false);
+    } catch {
+      // The terminal is gone.
+    }
+  };
+  // Whatever way the CLI ends, the terminal is left usable.
+  process.once('exit', restore);
+  return () => {
+    process.off('exit', restore);
+    restore();
+  };
+}
+
+/** Our terminal's size (stdout's, else stdin's), or undefined when neither is a terminal. */
+export function terminalSize(): { width: number; height: number } | undefined {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.isTTY) {
+      const [width, height] = stream.getWindowSize();
+      if (width > 0 && height > 0) return { width, height };
+    }
+  }
+  return undefined;
+}
+
+/** Calls `onResize` with the size now and after each window change; returns the undo. */
+export function followWindowSize(
+  onResize: (size: { width: number; height: number }) => void,
+): () => void {
+  const send = () => {
+    const size = terminalSize();
+    if (size) onResize(size);
+  };
+  send();
+  process.on('SIGWINCH', send);
+  return () => void process.off('SIGWINCH', send);
+}

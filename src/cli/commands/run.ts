@@ -1,0 +1,199 @@
+/**
+ * `berth run`: from nothing to an exit status in one command, like `docker
+ * run`: through berthd when one listens at the address, else in this
+ * process (daemonless, like podman).
+ */
+import { existsSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { validateId } from '../../runtime/index.js';
+import { terminalSize } from '../attach.js';
+import { isListening } from '../client.js';
+import { CliError, UsageError } from '../errors.js';
+import { runLocal } from '../local.js';
+import { printJson } from '../output.js';
+import { bytesArg, collect, envArg, positiveNumberArg } from '../parse.js';
+import { runAttached } from '../session.js';
+import {
+  applyOverrides,
+  bundleWantsTerminal,
+  defaultSpec,
+  readRelocatedConfig,
+  writeConfig,
+  type Overrides,
+} from '../spec.js';
+import { examples, leaf, type Action } from './common.js';
+
+/**
+ * The CLI's own state dir: daemonless containers and generated bundles.
+ * `.cli` cannot be a container id (ids start with a letter or digit), so it
+ * never collides with a container of berthd's even when berthd's state dir
+ * is /run/berth.
+ */
+export const DEFAULT_STATE_DIR = '/run/berth/.cli';
+/** Generated bundles, beside the containers: `.bundles` is not an id either. */
+const BUNDLES_DIR = '.bundles';
+
+function generatedId(): string {
+  return `run-${Math.random().toString(16).slice(2, 10)}`;
+}
+
+interface PreparedBundle {
+  dir: string;
+  terminal: boolean;
+  /** Written by us (removed by --rm), or the user's own. */
+  generated: boolean;
+}
+
+function prepareBundle(
+  id: string,
+  stateDir: string,
+  opts: Record<string, unknown>,
+  command: string[],
+): PreparedBundle {
+  const overrides: Overrides = {
+    ...(command.length ? { args: command } : {}),
+    ...((opts.env as string[] | undefined)?.length ? { env: opts.env as string[] } : {}),
+    ...(opts.cwd !== undefined ? { cwd: opts.cwd as string } : {}),
+    ...(opts.hostname !== undefined ? { hostname: opts.hostname as string } : {}),
+    ...(opts.memory !== undefined ? { memory: opts.memory as bigint } : {}),
+    ...(opts.cpus !== undefined ? { cpus: opts.cpus as number } : {}),
+  };
+  const size = opts.tty === true ? terminalSize() : undefined;
+  if (size) overrides.consoleSize = size;
+  const dir = join(stateDir, BUNDLES_DIR, id);
+  if (opts.rootfs !== undefined) {
+    const rootfs = resolve(opts.rootfs as string);
+    if (!existsSync(rootfs))
+      throw new CliError(`rootfs ${rootfs} does not exist`, 'ERR_BUNDLE_NOT_FOUND');
+    const config = defaultSpec({
+      rootfs,
+      hostname: id,
+      ...overrides,
+      terminal: opts.tty === true,
+    });
+    writeConfig(dir, config);
+    return { dir, terminal: opts.tty === true, generated: true };
+  }
+  const bundle = resolve(opts.bundle as string);
+  if (opts.tty === true) overrides.terminal = true;
+  if (Object.keys(overrides).length === 0)
+    return { dir: bundle, terminal: bundleWantsTerminal(bundle), generated: false };
+  // The command line changes the process: a copy of the config, pointing at the bundle's rootfs.
+  const config = applyOverrides(readRelocatedConfig(bundle), overrides);
+  writeConfig(dir, config);
+  const proc = config.process as { terminal?: unknown } | undefined;
+  return { dir, terminal: proc?.terminal === true, generated: true };
+}
+
+const runAction: Action<[string[]]> = async (ctx, [command], opts) => {
+  if ((opts.bundle === undefined) === (opts.rootfs === undefined))
+    throw new UsageError('run needs exactly one of --bundle DIR or --rootfs DIR');
+  if (opts.detach && opts.rm)
+    throw new UsageError('--rm waits for the container to exit: it cannot go with -d');
+  const id = validateId('container id', (opts.name as string | undefined) ?? generatedId());
+  const stateDir = resolve((opts.stateDir as string | undefined) ?? DEFAULT_STATE_DIR);
+  const daemon = await isListening(ctx.address.path);
+  if (!daemon && opts.detach)
+    throw new CliError(
+      `run -d needs berthd, and none listens at ${ctx.address.address} (start berthd, or run without -d)`,
+      'ERR_NO_DAEMON',
+    );
+  const bundle = prepareBundle(id, stateDir, opts, command);
+  const runtime = (opts.runtime as string | undefined) ?? '';
+  const runtimeArgs = (opts.runtimeArgs as string[] | undefined) ?? [];
+  const labels = (opts.label as string[] | undefined) ?? [];
+  const noPivotRoot = opts.pivot === false;
+  try {
+    if (!daemon) {
+      process.stderr.write(
+        `berth: no berthd at ${ctx.address.address}: running ${id} in this process (daemonless)\n`,
+      );
+      return await runLocal({
+        stateDir,
+        id,
+        bundle: bundle.dir,
+        terminal: bundle.terminal,
+        runtime,
+        runtimeArgs,
+        labels,
+        noPivotRoot,
+      });
+    }
+    const client = ctx.client();
+    const request = {
+      id,
+      bundlePath: bundle.dir,
+      labels,
+      noPivotRoot,
+      runtime,
+      runtimeArgs,
+    };
+    if (opts.detach) {
+      const container = await client.createContainer(request);
+      if (ctx.json) printJson(ctx.out, container ?? null);
+      else ctx.out.write(`${id}\n`);
+      return 0;
+    }
+    return await runAttached({
+      client,
+      id,
+      pid: 'init',
+      terminal: bundle.terminal,
+      label: `starting ${id}`,
+      launch: async (stdio, signal) => {
+        await client.createContainer({ ...request, ...stdio }, signal);
+      },
+    });
+  } finally {
+    if (opts.rm && bundle.generated) rmSync(bundle.dir, { recursive: true, force: true });
+  }
+};
+
+export function runCommand(): Command {
+  return leaf('run', 'run a command in a new container and exit with its status', runAction)
+    .usage('[options] (--bundle DIR | --rootfs DIR) [--] [CMD [ARGS...]]')
+    .argument('[command...]', "the container's command (default: the bundle's, or sh)")
+    .option(
+      '--rootfs <dir>',
+      'a root filesystem: the config is made from defaults, as runc spec would',
+    )
+    .option('--bundle <dir>', 'an OCI bundle (config.json); flags below override its process')
+    .option('--name <id>', 'container id (default: run-<random>)')
+    .option('--rm', 'also remove the bundle config that --rootfs (or an override) generated')
+    .option('-t, --tty', 'give the container a terminal (raw mode here, window size forwarded)')
+    .option('-d, --detach', 'start it and print its id (needs berthd)')
+    .option(
+      '-e, --env <key=value>',
+      "an environment variable, or KEY for this one's (repeatable)",
+      envArg,
+    )
+    .option('--cwd <dir>', 'working directory in the container')
+    .option('--hostname <name>', 'hostname (default with --rootfs: the id)')
+    .option('--memory <bytes>', 'memory limit: 67108864, 64m, 1g (no swap beyond it)', bytesArg)
+    .option('--cpus <n>', 'CPU time limit, in CPUs (0.5 = half of one)', positiveNumberArg)
+    .option('-l, --label <key=value>', 'a label (repeatable)', collect)
+    .option('-r, --runtime <runtime>', "OCI runtime name or path (default: runc, or berthd's)")
+    .option('--runtime-args <arg>', 'an argument for the runtime (repeatable)', collect)
+    .option('--no-pivot', 'do not use pivot_root (for a rootfs on a ramdisk)')
+    .option(
+      '--state-dir <dir>',
+      `where daemonless containers and generated bundles live (default ${DEFAULT_STATE_DIR})`,
+    )
+    .passThroughOptions()
+    .addHelpText(
+      'after',
+      `
+Without berthd listening at the address, the container runs in this process
+(daemonless) and is gone once it has exited. With berthd, it runs there;
+berthd deletes a container when it exits. Ctrl-C is passed on as SIGINT
+(a third one sends SIGKILL); with -t, keys go to the container's terminal.
+The exit status is the container's (128+N when killed by signal N).
+${examples(
+  "berth run --rootfs /var/tmp/berth-busybox-rootfs --rm -- sh -c 'echo hello; exit 7'; echo $?",
+  'berth run -t --rootfs ./rootfs --rm -- sh',
+  'echo data | berth run --bundle ./bundle --memory 64m -- wc -c',
+  'berth run -d --name web --bundle /srv/bundles/web        # via berthd',
+)}`,
+    );
+}
