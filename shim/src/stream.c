@@ -285,6 +285,44 @@ static void dst_failed(struct stream *s, int err)
 	}
 }
 
+static void flush(struct stream *s);
+
+/* Past this much read after a close request, a writer that keeps writing is cut off. */
+#define CLOSE_DRAIN_MAX (1 << 20)
+
+/*
+ * Closing stdin on request: what a writer already put in the FIFO is still
+ * delivered ("EOF after what was written"), then the process's pipe closes.
+ * Reads until the FIFO is empty for now; a chunk the pipe cannot take yet
+ * waits for the poll loop, which comes back here (stream_step).
+ */
+static void drain_closing(struct stream *s)
+{
+	while (s->active) {
+		if (s->len > s->off) {
+			flush(s);
+			if (!s->active || s->len > s->off)
+				return;
+		}
+		if (s->src < 0 || s->src_done || s->close_drained >= CLOSE_DRAIN_MAX) {
+			finish_stdin(s);
+			return;
+		}
+		ssize_t n = read(s->src, s->buf, s->cap);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			/* Empty for now (EAGAIN), no writer left (EOF), or an error: done. */
+			finish_stdin(s);
+			return;
+		}
+		s->close_drained += (size_t)n;
+		s->off = 0;
+		s->len = (size_t)n;
+		s->last_io = mono_ms();
+	}
+}
+
 static void flush(struct stream *s)
 {
 	while (s->off < s->len) {
@@ -307,7 +345,7 @@ static void flush(struct stream *s)
 		return;
 	/* Written, or discarded for want of a reader. */
 	s->off = s->len = 0;
-	if (s->kind == S_IN && (s->close_req || s->src_done))
+	if (s->kind == S_IN && s->src_done)
 		finish_stdin(s);
 }
 
@@ -332,6 +370,10 @@ void stream_step(struct stream *s)
 {
 	if (!s->active)
 		return;
+	if (s->kind == S_IN && s->close_req) {
+		drain_closing(s);
+		return;
+	}
 	if (s->len > s->off) {
 		flush(s);
 		return;
@@ -359,12 +401,8 @@ void stream_close_stdin(struct stream *s)
 	if (!s->active)
 		return;
 	s->close_req = true;
-	if (s->src >= 0 && s->own_src)
-		close(s->src);
-	s->src = -1;
-	s->src_done = true;
 	if (s->len == s->off)
-		finish_stdin(s);
+		drain_closing(s);
 }
 
 void stream_drain_begin(struct stream *s, long long now)

@@ -25,6 +25,7 @@ struct stream {
 	bool active;
 	bool src_done;
 	bool close_req;
+	size_t close_drained; /* stdin: bytes delivered since close was requested */
 	bool warned;
 	char *buf;
 	size_t cap;

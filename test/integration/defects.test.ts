@@ -342,3 +342,29 @@ describe('uint64 values in a bundle', () => {
     await container.delete({ force: true });
   });
 });
+
+describe('closeStdin after a write', () => {
+  test('what was written before closeStdin still reaches the process, then EOF', async () => {
+    const container = await box.create({ args: ['sleep', '100'] });
+    await container.run();
+    const fifo = join(box.base, 'stdin-then-close');
+    execFileSync('mkfifo', [fifo]);
+    // A client's own FIFO, as ctr uses it: held open for writing while it writes, then CloseStdin.
+    const holder = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);
+    // It reads nothing for a moment: the pipe, the shim's buffer and then the FIFO fill up.
+    const exec = await container.exec(
+      'cat',
+      { args: ['sh', '-c', 'sleep 0.5; cat'] },
+      { stdio: { stdin: fifo, stdout: 'pipe' } },
+    );
+    const output = readAll(exec.stdout);
+    // Less than the three hold together (64 + 8 + 64 kB), so the write completes.
+    const text = 'line one\nline two\n'.repeat(6500);
+    writeFileSync(fifo, text);
+    await exec.closeStdin();
+    assert.equal(await exec.wait(), 0);
+    assert.equal(await output, text);
+    closeSync(holder);
+    await container.delete({ force: true });
+  });
+});
