@@ -17,10 +17,12 @@ export BERTH_SOAK_ROUNDS="${BERTH_SOAK_ROUNDS:-10}"
 export BERTH_FUZZ_RUNS="${BERTH_FUZZ_RUNS:-10000}"
 export BERTH_FUZZ_STORMS="${BERTH_FUZZ_STORMS:-300}"
 export BERTH_FUZZ_SEED="${BERTH_FUZZ_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}"
+# The supervisor killed with SIGKILL mid-flight: 50 rounds (CI runs 3).
+export BERTH_KILL_ROUNDS="${BERTH_KILL_ROUNDS:-50}"
 echo "soak: rounds $BERTH_SOAK_ROUNDS, fuzz inputs $BERTH_FUZZ_RUNS, control storms $BERTH_FUZZ_STORMS, seed $BERTH_FUZZ_SEED"
 
 log="$(mktemp -t berth-soak-XXXXXX.log)"
-mapfile -t files < <(find dist/test/integration -name 'reliability-*.test.js' | sort)
+mapfile -t files < <(find dist/test/integration -name 'reliability-*.test.js' -o -name 'supervisor-kill.test.js' | sort)
 started=$(date +%s)
 status=0
 tini -s -g -- node --test --test-concurrency=1 "$@" "${files[@]}" >"$log" 2>&1 || status=$?
