@@ -34,9 +34,12 @@ export function launchShim(options: ShimLaunchOptions): Promise<ReadyReport> {
     let killing = false;
     let killWanted: ReadyReport | Error | undefined;
 
+    // Assigned below; a start may report synchronously before that.
+    let release: () => void = () => {};
     const settle = (outcome: ReadyReport | Error): void => {
       if (settled) return;
       settled = true;
+      release();
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
       if (outcome instanceof Error) reject(outcome);
@@ -75,7 +78,7 @@ export function launchShim(options: ShimLaunchOptions): Promise<ReadyReport> {
     );
     options.signal?.addEventListener('abort', onAbort, { once: true });
 
-    startShimProcess(
+    release = startShimProcess(
       {
         shim: options.shim,
         args: shimArgs({ ...options.invocation, readyFd: READY_FD }),

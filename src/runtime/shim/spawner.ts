@@ -135,9 +135,28 @@ function environmentKey(): string {
     .join('\0');
 }
 
-/** Starts a shim through its binary's spawner, or directly. */
-export function startShimProcess(request: ShimStartRequest, on: ShimStartEvents): void {
-  if (withoutSpawner.has(request.shim)) return startDirectly(request, on);
+/** Starts in flight: one alone is started directly, which is quickest for it. */
+let inFlight = 0;
+
+/**
+ * Starts a shim: directly when it is the only start in flight (one hop less,
+ * the quickest for a lone container), else through its binary's spawner, so
+ * that concurrent starts do not each fork this process. Call the returned
+ * function once the start has settled.
+ */
+export function startShimProcess(request: ShimStartRequest, on: ShimStartEvents): () => void {
+  const alone = inFlight++ === 0;
+  let released = false;
+  const release = () => {
+    if (!released) inFlight--;
+    released = true;
+  };
+  if (alone || withoutSpawner.has(request.shim)) startDirectly(request, on);
+  else startThroughSpawner(request, on);
+  return release;
+}
+
+function startThroughSpawner(request: ShimStartRequest, on: ShimStartEvents): void {
   const env = environmentKey();
   let current = spawners.get(request.shim);
   if (current && current.env !== env) {
