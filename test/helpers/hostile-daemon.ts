@@ -87,7 +87,10 @@ export async function startHostileBerthd(extra: string[] = []): Promise<HostileD
           client.close();
         }
         process.kill(daemon.pid, 'SIGTERM');
-        const stopped = await Promise.race([exited, sleep(10_000, 'timeout' as const)]);
+        const stopped = await Promise.race([
+          exited,
+          sleep(10_000, 'timeout' as const, { ref: false }),
+        ]);
         if (stopped === 'timeout') {
           process.kill(daemon.pid, 'SIGKILL');
           await exited;
@@ -109,7 +112,7 @@ export async function startHostileBerthd(extra: string[] = []): Promise<HostileD
       return 'ready' as const;
     })(),
     exited.then(() => 'exited' as const),
-    sleep(20_000, 'timeout' as const),
+    sleep(20_000, 'timeout' as const, { ref: false }),
   ]);
   if (outcome !== 'ready') throw new Error(`berthd did not start (${outcome}): ${stderr}`);
   return daemon;
