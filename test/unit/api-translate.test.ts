@@ -22,6 +22,7 @@ import {
   ProcessNotFoundError,
   RuntimeError,
   RuntimeTimeoutError,
+  ShimError,
   type Stat,
 } from '../../src/runtime/index.js';
 import { SlowSubscriberError, StateDirLockedError } from '../../src/supervisor/errors.js';
@@ -393,6 +394,7 @@ test('errors → gRPC status by code; the message is the error message', () => {
     [new ContainerNotStartedError(), GrpcStatus.FAILED_PRECONDITION],
     [new ContainerRunningError('running'), GrpcStatus.FAILED_PRECONDITION],
     [new ContainerStartTimeoutError(), GrpcStatus.DEADLINE_EXCEEDED],
+    [new ShimError('stdout FIFO /x: no reader after 1600 ms'), GrpcStatus.FAILED_PRECONDITION],
     [new RuntimeTimeoutError('runc hung', ['runc', 'start']), GrpcStatus.DEADLINE_EXCEEDED],
     [
       new RuntimeError(
