@@ -97,7 +97,7 @@ async function startBerthd(
   const outcome = await Promise.race([
     ready.then(() => 'ready' as const),
     exited.then(() => 'exited' as const),
-    sleep(20_000, 'timeout' as const),
+    sleep(20_000, 'timeout' as const, { ref: false }),
   ]);
   if (outcome !== 'ready') throw new Error(`berthd did not start (${outcome}): ${stderr}`);
   return daemon;
