@@ -75,7 +75,10 @@ export function harness(name: string): Harness {
             client.close();
           }
           process.kill(daemon.pid, 'SIGTERM');
-          const stopped = await Promise.race([daemon.exited, sleep(10_000, 'timeout' as const)]);
+          const stopped = await Promise.race([
+            daemon.exited,
+            sleep(10_000, 'timeout' as const, { ref: false }),
+          ]);
           if (stopped === 'timeout') {
             process.kill(daemon.pid, 'SIGKILL');
             await daemon.exited;
