@@ -53,7 +53,7 @@ for (let round = 1; round <= ROUNDS; round++) {
       const bundlePath = h.bundle({ args: ['sh', '-c', `sleep ${delay}; exit ${status}`] });
       creates.push(
         (async () => {
-          await sleep(Math.random() * 1500);
+          await sleep(Math.random() * 2500);
           await client.createContainer(createRequest(id, bundlePath));
           confirmed.add(id);
           if (i % 4 === 0)
@@ -63,7 +63,7 @@ for (let round = 1; round <= ROUNDS; round++) {
         })().catch(() => {}),
       );
     }
-    const killAt = 200 + Math.random() * 2500;
+    const killAt = 300 + Math.random() * 2500;
     await sleep(killAt);
     process.kill(daemon.pid, 'SIGKILL');
     await daemon.exited;
@@ -74,61 +74,79 @@ for (let round = 1; round <= ROUNDS; round++) {
     const lastBefore = seenBefore.reduce((m, e) => (ns(e) > m ? ns(e) : m), 0n);
 
     daemon = await h.start(flags);
-    client = connect(daemon.address);
-    const fromZero = recordEvents(
-      client.raw.events({ timestamp: ts(0n), storedOnly: false, id: '' }),
-    );
-    const resumed = recordEvents(
-      client.raw.events({ timestamp: ts(lastBefore), storedOnly: false, id: '' }),
-    );
-    await waitFor(
-      () => [...confirmed].every((id) => initExits(fromZero.seen, id).length > 0),
-      'every confirmed container’s exit',
-      30_000,
-    );
-    await waitFor(
-      async () => (await client.state({ id: '' })).containers.length === 0,
-      'State empty',
-      20_000,
-    );
-    await sleep(300);
-    fromZero.cancel();
-    resumed.cancel();
-    const state = await client.state({ id: '' });
-    client.close();
-
-    const combined = [...seenBefore.filter((e) => e.type !== 'live'), ...resumed.seen];
-    let cutOff = 0;
-    const execStatuses: number[] = [];
-    for (const [id, status] of expected) {
-      const exits = initExits(fromZero.seen, id);
-      if (!confirmed.has(id) && exits.length === 0) {
-        cutOff++;
-        continue;
+    let stoppedAtRestart = 0;
+    try {
+      client = connect(daemon.address);
+      // State right after the restart: only containers of this round, each running its init.
+      const recovered = await client.state({ id: '' });
+      for (const c of recovered.containers) {
+        assert.ok(expected.has(c.id), `phantom ${c.id}`);
+        // Running with its init, or stopped: init exited while berthd was down (its exit follows).
+        const init = c.processes.some((p) => p.pid === 'init');
+        assert.ok(
+          init || (c.status === 'stopped' && c.processes.length === 0),
+          `${c.id}: ${c.status} ${c.processes.length} processes`,
+        );
+        if (!init) stoppedAtRestart++;
       }
-      assert.equal(exits.length, 1, `${id}: one exit from timestamp 0`);
-      assert.equal(exits[0]!.status, status, `${id}: its status`);
-      assert.equal(initExits(combined, id).length, 1, `${id}: one exit before + resumed`);
-      const execExits = fromZero.seen.filter(
-        (e) => e.type === 'exit' && e.id === id && e.pid === 'x',
+      const fromZero = recordEvents(
+        client.raw.events({ timestamp: ts(0n), storedOnly: false, id: '' }),
       );
-      // At most one; 7 unless init's exit took it down first (killed with the namespace).
-      assert.ok(
-        execExits.length <= 1,
-        `${id}: exec exits ${execExits.map((e) => `${e.status}@${ns(e)}`).join(' ')}`,
+      const resumed = recordEvents(
+        client.raw.events({ timestamp: ts(lastBefore), storedOnly: false, id: '' }),
       );
-      execStatuses.push(...execExits.map((e) => e.status));
+      await waitFor(
+        () => [...confirmed].every((id) => initExits(fromZero.seen, id).length > 0),
+        'every confirmed container’s exit',
+        30_000,
+      );
+      await waitFor(
+        async () => (await client.state({ id: '' })).containers.length === 0,
+        'State empty',
+        20_000,
+      );
+      await sleep(300);
+      fromZero.cancel();
+      resumed.cancel();
+      const state = await client.state({ id: '' });
+      client.close();
+
+      const combined = [...seenBefore.filter((e) => e.type !== 'live'), ...resumed.seen];
+      let cutOff = 0;
+      const execStatuses: number[] = [];
+      for (const [id, status] of expected) {
+        const exits = initExits(fromZero.seen, id);
+        if (!confirmed.has(id) && exits.length === 0) {
+          cutOff++;
+          continue;
+        }
+        assert.equal(exits.length, 1, `${id}: one exit from timestamp 0`);
+        assert.equal(exits[0]!.status, status, `${id}: its status`);
+        assert.equal(initExits(combined, id).length, 1, `${id}: one exit before + resumed`);
+        const execExits = fromZero.seen.filter(
+          (e) => e.type === 'exit' && e.id === id && e.pid === 'x',
+        );
+        // At most one; 7 unless init's exit took it down first (killed with the namespace).
+        assert.ok(
+          execExits.length <= 1,
+          `${id}: exec exits ${execExits.map((e) => `${e.status}@${ns(e)}`).join(' ')}`,
+        );
+        execStatuses.push(...execExits.map((e) => e.status));
+      }
+      // Resumed + before: no repeats at all.
+      const keys = combined.map((e) => `${e.type}:${e.id}:${e.pid}:${ns(e)}`);
+      assert.equal(new Set(keys).size, keys.length, 'no event repeated across the kill');
+      assert.deepEqual(state.containers, [], 'State empty');
+      assert.deepEqual(runtimeIds(h.stateDir), [], 'runtime state left');
+      assert.deepEqual(processesUnder(h.stateDir), [], 'processes left');
+      console.log(
+        `# load-kill round ${round}: killed at ${killAt.toFixed(0)} ms; ${confirmed.size}/${K} creates answered, ${cutOff} cut off and never existed; ${seenBefore.length} events before the kill, ${fromZero.seen.length} replayed from 0; ${recovered.containers.length} recovered (${stoppedAtRestart} of them stopped, exit pending); exec statuses ${JSON.stringify(execStatuses)}`,
+      );
+    } finally {
+      client.close();
+      if (daemon.child.exitCode === null && daemon.child.signalCode === null)
+        process.kill(daemon.pid, 'SIGTERM');
+      await daemon.exited;
     }
-    // Resumed + before: no repeats at all.
-    const keys = combined.map((e) => `${e.type}:${e.id}:${e.pid}:${ns(e)}`);
-    assert.equal(new Set(keys).size, keys.length, 'no event repeated across the kill');
-    assert.deepEqual(state.containers, [], 'State empty');
-    assert.deepEqual(runtimeIds(h.stateDir), [], 'runtime state left');
-    assert.deepEqual(processesUnder(h.stateDir), [], 'processes left');
-    console.log(
-      `# load-kill round ${round}: killed at ${killAt.toFixed(0)} ms; ${confirmed.size}/${K} creates answered, ${cutOff} cut off and never existed; ${seenBefore.length} events before the kill, ${fromZero.seen.length} replayed from 0; exec statuses ${JSON.stringify(execStatuses)}`,
-    );
-    process.kill(daemon.pid, 'SIGTERM');
-    await daemon.exited;
   });
 }
