@@ -4,10 +4,9 @@
  * figures (descriptors, RSS, processes, state folders, cgroups, runtime state).
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClientReadableStream } from '@grpc/grpc-js';
 import { status as GrpcStatus } from '@grpc/grpc-js';
@@ -15,17 +14,11 @@ import { Container } from '../../src/index.js';
 import type { AddProcessRequest, Event } from '../../src/api/generated/berth.js';
 import { tempDir, writeBundle, type BundleOptions } from '../../support/busybox.js';
 import { connect } from './api-client.js';
+import { spawnBerthd, type BerthdProcess } from './berthd-process.js';
 import { processesUnder, runtimeIds } from './env.js';
 
-const berthdPath = fileURLToPath(new URL('../../src/daemon/berthd.js', import.meta.url));
-
-export interface Daemon {
-  child: ChildProcess;
-  pid: number;
+export interface Daemon extends BerthdProcess {
   stateDir: string;
-  address: string;
-  log: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 export interface Harness {
@@ -102,50 +95,12 @@ export async function startBerthd(
   socket: string,
   extra: string[] = [],
 ): Promise<Daemon> {
-  const address = `unix://${socket}`;
-  const child = spawn(
-    berthdPath,
-    [
-      '--state-dir',
-      stateDir,
-      '--listen',
-      address,
-      '--runtime',
-      'runc',
-      '--start-timeout',
-      '15s',
-      '--metrics-interval',
-      '0',
-      ...extra,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-    // Keep the tail only: long runs log a lot.
-    if (stderr.length > 1_000_000) stderr = stderr.slice(-200_000);
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  let ready = false;
-  const onData = (chunk: string) => {
-    if (chunk.includes('"msg":"berthd serving"') || stderr.includes('"msg":"berthd serving"'))
-      ready = true;
-  };
-  child.stderr!.on('data', onData);
-  const deadline = Date.now() + 20_000;
-  while (!ready) {
-    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline)
-      throw new Error(`berthd did not start: ${stderr}`);
-    await sleep(20);
-  }
-  child.stderr!.off('data', onData);
-  return { child, pid: child.pid!, stateDir, address, log: () => stderr, exited };
+  const flags = ['--runtime', 'runc', '--start-timeout', '15s', '--metrics-interval', '0'];
+  const started = await spawnBerthd(stateDir, socket, [...flags, ...extra]);
+  return { ...started, stateDir };
 }
 
-export function createRequest(id: string, bundlePath: string) {
+export function createRequest(id: string, bundlePath: string, extra: Record<string, unknown> = {}) {
   return {
     id,
     bundlePath,
@@ -158,10 +113,16 @@ export function createRequest(id: string, bundlePath: string) {
     runtime: '',
     runtimeArgs: [],
     checkpointDir: '',
+    ...extra,
   };
 }
 
-export function execRequest(id: string, pid: string, args: string[]): AddProcessRequest {
+export function execRequest(
+  id: string,
+  pid: string,
+  args: string[],
+  extra: Partial<AddProcessRequest> = {},
+): AddProcessRequest {
   return {
     id,
     pid,
@@ -178,6 +139,7 @@ export function execRequest(id: string, pid: string, args: string[]): AddProcess
     selinuxLabel: '',
     noNewPrivileges: false,
     rlimits: [],
+    ...extra,
   };
 }
 

@@ -1,15 +1,15 @@
 /** A real berthd of its own (temp state dir and socket) for the hostile-* tests, and the checks that nothing is left. */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync, mkdirSync, existsSync, rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { readdirSync, mkdirSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Container } from '../../src/index.js';
 import { tempDir } from '../../support/busybox.js';
 import { connect } from './api-client.js';
-import { processesUnder, runtimeIds } from './env.js';
+import { pidAlive, spawnBerthd } from './berthd-process.js';
 
-const berthdPath = fileURLToPath(new URL('../../src/daemon/berthd.js', import.meta.url));
+export { pidAlive };
+import { processesUnder, runtimeIds } from './env.js';
 
 export interface HostileDaemon {
   child: ChildProcess;
@@ -25,42 +25,20 @@ export interface HostileDaemon {
   stop(): Promise<void>;
 }
 
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
 export async function startHostileBerthd(extra: string[] = []): Promise<HostileDaemon> {
   const base = tempDir('berth-hostile-');
   const stateDir = join(base, 'state');
   mkdirSync(stateDir, { recursive: true });
   const socket = join(base, 'berthd.sock');
-  const address = `unix://${socket}`;
-  const child = spawn(
-    berthdPath,
-    [
-      '--state-dir',
-      stateDir,
-      '--listen',
-      address,
-      '--runtime',
-      'runc',
-      '--debug',
-      '--metrics-interval',
-      '0',
-      ...extra,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
+  const started = await spawnBerthd(stateDir, socket, [
+    '--runtime',
+    'runc',
+    '--debug',
+    '--metrics-interval',
+    '0',
+    ...extra,
+  ]);
+  const { child, address } = started;
   const daemon: HostileDaemon = {
     child,
     pid: child.pid!,
@@ -68,8 +46,8 @@ export async function startHostileBerthd(extra: string[] = []): Promise<HostileD
     stateDir,
     socket,
     address,
-    log: () => stderr,
-    exited,
+    log: started.log,
+    exited: started.exited,
     alive: () => child.exitCode === null && child.signalCode === null && pidAlive(child.pid!),
     async stop() {
       if (daemon.alive()) {
@@ -88,12 +66,12 @@ export async function startHostileBerthd(extra: string[] = []): Promise<HostileD
         }
         process.kill(daemon.pid, 'SIGTERM');
         const stopped = await Promise.race([
-          exited,
+          started.exited,
           sleep(10_000, 'timeout' as const, { ref: false }),
         ]);
         if (stopped === 'timeout') {
           process.kill(daemon.pid, 'SIGKILL');
-          await exited;
+          await started.exited;
         }
       }
       try {
@@ -106,15 +84,6 @@ export async function startHostileBerthd(extra: string[] = []): Promise<HostileD
       }
     },
   };
-  const outcome = await Promise.race([
-    (async () => {
-      while (!stderr.includes('"msg":"berthd serving"')) await sleep(20);
-      return 'ready' as const;
-    })(),
-    exited.then(() => 'exited' as const),
-    sleep(20_000, 'timeout' as const, { ref: false }),
-  ]);
-  if (outcome !== 'ready') throw new Error(`berthd did not start (${outcome}): ${stderr}`);
   return daemon;
 }
 

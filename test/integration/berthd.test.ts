@@ -7,7 +7,7 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import {
   closeSync,
   existsSync,
@@ -19,32 +19,32 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { status as GrpcStatus, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { Container } from '../../src/index.js';
-import type { AddProcessRequest, Event } from '../../src/api/generated/berth.js';
+import type { Event } from '../../src/api/generated/berth.js';
 import { packageVersion } from '../../src/api/version.js';
 import { tempDir, writeBundle, type BundleOptions } from '../../support/busybox.js';
 import { connect, healthCheck, type TestClient } from '../helpers/api-client.js';
+import { createRequest, execRequest, waitFor } from '../helpers/berthd-load.js';
+import {
+  berthdPath,
+  pidAlive,
+  spawnBerthd,
+  type BerthdProcess,
+} from '../helpers/berthd-process.js';
 import { fakeRuntime, processesUnder, runtimeIds, uniqueId } from '../helpers/env.js';
 
-const berthdPath = fileURLToPath(new URL('../../src/daemon/berthd.js', import.meta.url));
 const base = tempDir('berthd-test-');
 let bundles = 0;
 const bundle = (opts: BundleOptions = {}) => writeBundle(join(base, `bundle-${++bundles}`), opts);
 
 // ---- the daemon ----
 
-interface Daemon {
-  child: ChildProcess;
-  pid: number;
+interface Daemon extends BerthdProcess {
   stateDir: string;
   socket: string;
-  address: string;
-  log: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 const daemons: Daemon[] = [];
@@ -55,63 +55,17 @@ async function startBerthd(
   socket: string,
   extra: string[] = [],
 ): Promise<Daemon> {
-  const address = `unix://${socket}`;
-  const child = spawn(
-    berthdPath,
-    [
-      '--state-dir',
-      stateDir,
-      '--listen',
-      address,
-      '--runtime',
-      'runc',
-      '--start-timeout',
-      '15s',
-      '--retain-count',
-      '100',
-      '--debug',
-      '--metrics-interval',
-      '0',
-      ...extra,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const daemon: Daemon = {
-    child,
-    pid: child.pid!,
-    stateDir,
-    socket,
-    address,
-    log: () => stderr,
-    exited,
-  };
-  daemons.push(daemon);
-  const ready = (async () => {
-    while (!stderr.includes('"msg":"berthd serving"')) await sleep(20);
-  })();
-  const outcome = await Promise.race([
-    ready.then(() => 'ready' as const),
-    exited.then(() => 'exited' as const),
-    sleep(20_000, 'timeout' as const, { ref: false }),
-  ]);
-  if (outcome !== 'ready') throw new Error(`berthd did not start (${outcome}): ${stderr}`);
+  const flags = ['--runtime', 'runc', '--start-timeout', '15s', '--retain-count', '100'];
+  flags.push('--debug', '--metrics-interval', '0', ...extra);
+  let daemon!: Daemon;
+  await spawnBerthd(stateDir, socket, flags, (started) => {
+    daemon = { ...started, stateDir, socket };
+    daemons.push(daemon);
+  });
   return daemon;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    // A zombie is not alive.
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
+const alive = pidAlive;
 
 async function stopBerthd(daemon: Daemon, signal: NodeJS.Signals = 'SIGTERM') {
   if (daemon.child.exitCode !== null || daemon.child.signalCode !== null) return daemon.exited;
@@ -177,57 +131,6 @@ const has = (type: string, id: string, pid?: string, status?: number) => (list: 
       (pid === undefined || e.pid === pid) &&
       (status === undefined || e.status === status),
   );
-
-function createRequest(id: string, bundlePath: string, extra: Record<string, unknown> = {}) {
-  return {
-    id,
-    bundlePath,
-    checkpoint: '',
-    stdin: '',
-    stdout: '',
-    stderr: '',
-    labels: [],
-    noPivotRoot: false,
-    runtime: '',
-    runtimeArgs: [],
-    checkpointDir: '',
-    ...extra,
-  };
-}
-
-function execRequest(
-  id: string,
-  pid: string,
-  args: string[],
-  extra: Partial<AddProcessRequest> = {},
-): AddProcessRequest {
-  return {
-    id,
-    pid,
-    terminal: false,
-    user: { uid: 0, gid: 0, additionalGids: [] },
-    args,
-    env: ['PATH=/bin'],
-    cwd: '/',
-    stdin: '',
-    stdout: '',
-    stderr: '',
-    capabilities: [],
-    apparmorProfile: '',
-    selinuxLabel: '',
-    noNewPrivileges: false,
-    rlimits: [],
-    ...extra,
-  };
-}
-
-async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out: ${what}`);
-    await sleep(50);
-  }
-}
 
 // ---- cleanup: only what these tests started ----
 
