@@ -3,23 +3,33 @@
  *
  * Requests on stdin, NUL-separated fields, ended by an empty field:
  *   ID \0 CWD \0 EXECUTABLE \0 ARG1 \0 ... \0 \0
- * The executable is started (as its own argv[0]) with ARGs, in CWD, in a session of its own, with
- * every signal at its default, an empty mask, stdio on /dev/null, and the
- * write end of a fresh pipe as fd 3 (its readiness report, `--ready-fd 3`).
+ *     starts a shim: EXECUTABLE (as its own argv[0]) with ARGs, in CWD, in a
+ *     session of its own, every signal at its default, an empty mask, stdio
+ *     on /dev/null, and the write end of a fresh pipe as fd 3 (its readiness
+ *     report, `--ready-fd 3`).
+ *   run \0 ID \0 CWD \0 INPUT \0 EXECUTABLE \0 ARG1 \0 ... \0 \0
+ *     runs a one-shot command (the OCI runtime) the same way, but in the
+ *     spawner's process group, stdin fed INPUT ("-": none, /dev/null; "=" and
+ *     then the bytes), stdout and stderr collected (see spawner_run.c).
+ *   kill \0 ID \0 \0
+ *     SIGKILL to that run, if it has not exited.
  *
  * Replies on stdout, one line each:
  *   ID spawned PID       it runs
- *   ID ready LINE        the first line it wrote on fd 3
- *   ID gone              fd 3 closed without a line (it died)
- *   ID error MESSAGE     it could not be started
- * Children are reaped here. EOF on stdin ends the spawner; the shims it
- * started live on.
+ *   ID ready LINE        (shim) the first line it wrote on fd 3
+ *   ID gone              (shim) fd 3 closed without a line (it died)
+ *   ID error MESSAGE     (shim) it could not be started
+ *   ID error ERRNO MESSAGE                  (run) it could not be started
+ *   ID exited CODE SIGNAL OUTLEN ERRLEN     (run) it ended: CODE is its exit
+ *                        status or -1, SIGNAL what killed it or 0; then
+ *                        OUTLEN bytes of its stdout and ERRLEN of its stderr
+ * Children are reaped here. EOF on stdin ends the spawner once the runs in
+ * flight have answered; the shims it started live on.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -29,6 +39,8 @@
 #include "fmt.h"
 #include "spawn.h"
 #include "spawner.h"
+#include "spawner_reply.h"
+#include "spawner_run.h"
 
 #define MAX_PENDING 512
 #define REQUEST_MAX 65536
@@ -46,29 +58,6 @@ static struct pending pending[MAX_PENDING];
 static int n_pending;
 static char request[REQUEST_MAX];
 static size_t request_len;
-
-static void reply(const char *format, ...) __attribute__((format(printf, 1, 2)));
-static void reply(const char *format, ...)
-{
-	char line[READY_MAX + 64];
-	va_list ap;
-	va_start(ap, format);
-	int n = fmt_v(line, sizeof line - 1, format, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n > sizeof line - 2)
-		n = (int)sizeof line - 2;
-	line[n++] = '\n';
-	for (size_t off = 0; off < (size_t)n;) {
-		ssize_t w = write(STDOUT_FILENO, line + off, (size_t)n - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			_exit(0); /* the library is gone */
-		off += (size_t)w;
-	}
-}
 
 /* In the child: a new session, default signals, empty mask, stdio on /dev/null, fd 3 the report. */
 static void exec_shim(const char *cwd, const char *exe, char *const *argv, int ready_fd, int err_fd)
@@ -95,9 +84,7 @@ fail:
 
 static void start_shim(char *fields[], int n_fields)
 {
-	long id = 0;
-	for (const char *p = fields[0]; *p; p++)
-		id = id * 10 + (*p >= '0' && *p <= '9' ? *p - '0' : 0);
+	long id = parse_id(fields[0]);
 	if (n_fields < 3) {
 		reply("%ld error malformed request", id);
 		return;
@@ -176,7 +163,11 @@ static void take_requests(void)
 		}
 		if (!complete)
 			break;
-		if (n > 0)
+		if (n > 1 && !strcmp(fields[0], "run"))
+			run_start(fields + 1, n - 1);
+		else if (n > 1 && !strcmp(fields[0], "kill"))
+			run_kill(fields[1]);
+		else if (n > 0)
 			start_shim(fields, n);
 		start = pos;
 	}
@@ -226,36 +217,49 @@ int spawner_main(void)
 	int sig_fd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sig_fd < 0)
 		return 1;
+	/* At EOF the runs in flight still answer (a retiring library waits for them). */
+	bool closing = false;
 	for (;;) {
-		struct pollfd pfd[MAX_PENDING + 2];
-		pfd[0] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
+		if (closing && run_active() == 0)
+			return 0;
+		static struct pollfd pfd[2 + MAX_PENDING + RUN_POLL_MAX];
+		pfd[0] = (struct pollfd){.fd = closing ? -1 : STDIN_FILENO, .events = POLLIN};
 		pfd[1] = (struct pollfd){.fd = sig_fd, .events = POLLIN};
 		for (int i = 0; i < n_pending; i++)
 			pfd[i + 2] = (struct pollfd){.fd = pending[i].fd, .events = POLLIN};
 		int count = n_pending;
-		if (poll(pfd, (nfds_t)count + 2, -1) < 0) {
+		struct pollfd *run_pfd = pfd + 2 + count;
+		int run_count = run_poll_set(run_pfd);
+		if (poll(pfd, (nfds_t)(2 + count + run_count), -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return 1;
 		}
-		if (pfd[1].revents) {
-			struct signalfd_siginfo info;
-			while (read(sig_fd, &info, sizeof info) > 0)
-				;
-			while (waitpid(-1, NULL, WNOHANG) > 0)
-				;
-		}
+		/* Before reaping, which reorders the runs that run_pfd follows. */
+		run_poll_ready(run_pfd, run_count);
 		/* From the end: read_ready moves the last pending entry into a freed slot. */
 		for (int i = count - 1; i >= 0; i--)
 			if (pfd[i + 2].revents)
 				read_ready(i);
+		if (pfd[1].revents) {
+			struct signalfd_siginfo info;
+			while (read(sig_fd, &info, sizeof info) > 0)
+				;
+			int status;
+			pid_t pid;
+			/* Shims it started are nobody's to answer for: reaped only. */
+			while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+				run_reaped(pid, status);
+		}
 		if (pfd[0].revents) {
 			ssize_t n = read(STDIN_FILENO, request + request_len,
 					 sizeof request - request_len);
 			if (n < 0 && errno == EINTR)
 				continue;
-			if (n <= 0)
-				return 0;
+			if (n <= 0) {
+				closing = true;
+				continue;
+			}
 			request_len += (size_t)n;
 			take_requests();
 		}

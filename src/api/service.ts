@@ -4,7 +4,7 @@
  * response message, each error a gRPC status (translate.ts). The supervisor
  * validates its input; only what is about the wire is checked here.
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import {
   status as GrpcStatus,
   type sendUnaryData,
@@ -55,11 +55,15 @@ export interface ApiServiceOptions {
   systemCpuUsage?: () => Promise<bigint>;
 }
 
-async function procStatCpuUsage(): Promise<bigint> {
+/**
+ * Read on the event loop: a procfs read takes microseconds, where the thread
+ * pool's open, read and close would each wait a turn of a busy loop.
+ */
+function procStatCpuUsage(): Promise<bigint> {
   try {
-    return systemCpuUsageNs(await readFile('/proc/stat', 'utf8')) ?? 0n;
+    return Promise.resolve(systemCpuUsageNs(readFileSync('/proc/stat', 'utf8')) ?? 0n);
   } catch {
-    return 0n;
+    return Promise.resolve(0n);
   }
 }
 

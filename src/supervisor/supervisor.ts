@@ -6,7 +6,7 @@
  * after a restart. No gRPC here: src/api/ translates.
  */
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -283,7 +283,8 @@ export class Supervisor implements SupervisorApi {
   async state(id?: string): Promise<StateResponse> {
     const entries = id ? [this.#entry(id)] : [...this.#containers.values()];
     const containers = await Promise.all(entries.map((entry) => this.#info(entry)));
-    return { containers, machine: { cpus: cpus().length, memory: BigInt(totalmem()) } };
+    // CPUs as Go's runtime.NumCPU counts them (the affinity mask), without reading /proc/cpuinfo.
+    return { containers, machine: { cpus: availableParallelism(), memory: BigInt(totalmem()) } };
   }
 
   async stats(id: string): Promise<Stat> {

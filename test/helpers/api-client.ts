@@ -23,8 +23,17 @@ export interface TestClient extends AsyncApi {
   close(): void;
 }
 
-export function connect(address: string): TestClient {
-  const raw = new APIClient(address, credentials.createInsecure());
+/**
+ * A client of berthd at `address`. grpc-js shares one connection between
+ * clients of the same address unless told otherwise: `ownConnection` gives
+ * this one its own, as a separate program would have.
+ */
+export function connect(address: string, { ownConnection = false } = {}): TestClient {
+  const raw = new APIClient(
+    address,
+    credentials.createInsecure(),
+    ownConnection ? { 'grpc.use_local_subchannel_pool': 1 } : {},
+  );
   const api: Record<string, unknown> = { raw, close: () => raw.close() };
   for (const [name, method] of Object.entries(APIService)) {
     if (method.responseStream) continue;

@@ -1,5 +1,5 @@
 /**
- * C concurrent clients, each on its own grpc channel, mixing every RPC for T
+ * C concurrent clients, each on its own connection, mixing every RPC for T
  * seconds against a real berthd, each with a long-running container of its
  * own: create, exec, signal, pause/resume, update, stats, state,
  * updateProcess, checkpoint list, version, events subscribe+cancel, and at
@@ -51,7 +51,7 @@ test(`${CLIENTS} clients mixing every RPC for ${SECONDS} s`, { timeout: 3_600_00
   const deadline = Date.now() + SECONDS * 1000;
 
   const runClient = async (n: number) => {
-    const client: TestClient = connect(daemon.address);
+    const client: TestClient = connect(daemon.address, { ownConnection: true });
     const id = `${prefix}${n}`;
     try {
       // Stagger the creates a little: 2 cores.

@@ -3,7 +3,8 @@
  * berth-shim-asan): (a) its command line, from a seeded generator
  * (test/fuzz/shim-argv.ts) compared with a model of PROTOCOL.md's reading;
  * (b) its control FIFO, with a real running container (test/fuzz/
- * control-lines.ts). No input may crash it, make a sanitizer report, or leave
+ * control-lines.ts); (c) its spawner mode's requests (test/fuzz/
+ * spawner-requests.ts), each followed by a well-formed run that must answer. No input may crash it, make a sanitizer report, or leave
  * anything running; every refusal is one `error` line; the container must
  * not notice the garbage.
  *
@@ -36,6 +37,7 @@ import { builtShimPath } from '../../src/runtime/shim/binary.js';
 import { fakeRuntime, processesUnder, readUntil, sandbox, type Sandbox } from '../helpers/env.js';
 import { argvCases, model, USAGE_ERRORS, type UsageError } from '../fuzz/shim-argv.js';
 import { controlStorms, finalSize, resizeFlood } from '../fuzz/control-lines.js';
+import { spawnerGarbage } from '../fuzz/spawner-requests.js';
 import { isAlive, shimPidOf } from './reliability-helpers.js';
 
 const asanShim = builtShimPath('berth-shim-asan');
@@ -412,6 +414,74 @@ describe('(b) the control FIFO of a running container', () => {
       } finally {
         for (const key of Object.keys(sanitizerEnv)) delete process.env[key];
       }
+    },
+  );
+});
+
+describe('(c) the spawner', () => {
+  test(
+    `${RUNS} garbage requests, each followed by a run that must answer whole`,
+    { skip },
+    async () => {
+      const spawner = spawn(asanShim, ['--spawner'], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: { ...process.env, ...sanitizerEnv },
+      });
+      const stdout = collect(spawner.stdout!);
+      const stderr = collect(spawner.stderr!);
+      const exited = new Promise<number | null>((resolve) => spawner.on('exit', resolve));
+      const garbage = fc.sample(spawnerGarbage(), { seed: SEED, numRuns: RUNS });
+      // IDs no garbage field is likely to name (a garbage `kill` must not hit them).
+      const validId = (i: number) => 7_000_000_000_000 + i;
+      const began = Date.now();
+      let bytes = 0;
+      for (const [i, request] of garbage.entries()) {
+        bytes += request.length;
+        spawner.stdin!.write(request);
+        spawner.stdin!.write(`run\0${validId(i)}\0/\0=in-${i}\0/bin/cat\0\0`);
+      }
+      spawner.stdin!.end();
+      const timer = setTimeout(() => spawner.kill('SIGKILL'), 120_000);
+      const code = await exited;
+      clearTimeout(timer);
+      assert.equal(
+        code,
+        0,
+        `spawner exit status; stderr: ${(await stderr).toString().slice(0, 2000)}`,
+      );
+
+      // Its answers: lines, a run's output after its `exited` line.
+      const answers = new Map<number, { code: string; stdout: string }>();
+      const out = await stdout;
+      for (let at = 0; at < out.length;) {
+        const newline = out.indexOf(10, at);
+        assert.ok(newline >= 0, 'answers end with a whole line');
+        const line = out.toString('latin1', at, newline);
+        at = newline + 1;
+        const m = /^(\d+) exited (-?\d+) (\d+) (\d+) (\d+)$/.exec(line);
+        if (!m) {
+          assert.match(line, /^\d+ (spawned \d+|error .*)$/, 'a known answer');
+          continue;
+        }
+        const [outLength, errLength] = [Number(m[4]), Number(m[5])];
+        answers.set(Number(m[1]), {
+          code: `${m[2]} ${m[3]}`,
+          stdout: out.toString('latin1', at, at + outLength),
+        });
+        at += outLength + errLength;
+      }
+      const wrong = garbage
+        .map((_, i) => [i, answers.get(validId(i))] as const)
+        .filter(([i, a]) => a?.code !== '0 0' || a.stdout !== `in-${i}`)
+        .map(
+          ([i, a]) =>
+            `${i}: ${JSON.stringify(a)} after ${JSON.stringify(garbage[i]!.toString('latin1').slice(0, 200))}`,
+        );
+      assert.deepEqual(wrong, [], 'every well-formed run answered whole');
+      console.log(
+        `# spawner fuzz: ${garbage.length} garbage requests (${bytes} bytes) and as many runs, seed ${SEED}, ${Date.now() - began} ms`,
+      );
+      assert.deepEqual(sanitizerReports(), [], 'sanitizer reports');
     },
   );
 });

@@ -10,6 +10,7 @@ import { OpenCgroupFiles } from './open-files.js';
 import { cgroupPathsForPid, type CgroupPaths } from './paths.js';
 import { readStats } from './stats.js';
 import type { Stat } from './types.js';
+import type { CgroupFileReader } from './parse.js';
 import { isErrnoException } from '../errors.js';
 
 function readIfExists(path: string): string | undefined {
@@ -22,20 +23,24 @@ function readIfExists(path: string): string | undefined {
 }
 
 /** True when the freezer cgroup (v1) or cgroup.freeze (v2) says frozen. */
-export function readFrozen(paths: CgroupPaths): boolean {
+export function readFrozen(
+  paths: CgroupPaths,
+  read: CgroupFileReader = (dir, file) => readIfExists(join(dir, file)),
+): boolean {
   if (paths.version === 2) {
-    return (
-      paths.unified !== undefined &&
-      readIfExists(join(paths.unified, 'cgroup.freeze'))?.trim() === '1'
-    );
+    return paths.unified !== undefined && read(paths.unified, 'cgroup.freeze')?.trim() === '1';
   }
   const freezer = paths.v1.get('freezer');
   if (freezer === undefined) return false;
-  const state = readIfExists(join(freezer, 'freezer.state'))?.trim();
+  const state = read(freezer, 'freezer.state')?.trim();
   return state === 'FROZEN' || state === 'FREEZING';
 }
 
-/** Host PIDs in the cgroup, read from cgroup.procs; CgroupNotFoundError once it is gone. */
+/**
+ * Host PIDs in the cgroup, read from cgroup.procs; CgroupNotFoundError once it
+ * is gone. Opened afresh each time: on cgroup v1 an open cgroup.procs read
+ * again from 0 may serve the PID list the kernel cached for up to a second.
+ */
 export function readPids(paths: CgroupPaths): number[] {
   const dir =
     paths.version === 2
@@ -64,8 +69,10 @@ export class ContainerCgroup implements Disposable {
     return this.#for(pid).paths;
   }
 
+  /** Through the kept-open files: a state query asks it of every container. */
   frozen(pid: number): boolean {
-    return readFrozen(this.paths(pid));
+    const { paths, files } = this.#for(pid);
+    return readFrozen(paths, files.read);
   }
 
   pids(pid: number): number[] {

@@ -14,6 +14,7 @@ import {
   isErrnoException,
 } from '../errors.js';
 import { lastRuntimeError } from './log.js';
+import { countInFlight, runThroughSpawner } from '../shim/spawner.js';
 
 export interface RuntimeCommandOptions {
   signal?: AbortSignal;
@@ -37,6 +38,8 @@ export interface RuntimeBinary {
   readonly runtime: string;
   /** Global arguments placed before every subcommand (e.g. `--root`, `--systemd-cgroup`). */
   readonly runtimeArgs: readonly string[];
+  /** The shim binary, whose resident spawner can run the runtime for us (see runRuntime). */
+  readonly shim?: string;
 }
 
 /**
@@ -63,24 +66,85 @@ export function resolveExecutable(nameOrPath: string, what: string): string {
   );
 }
 
+/** How a runtime call ended, whichever way it was run. */
+interface Outcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  aborted: boolean;
+  /** It could not be started: errno name and message. */
+  notStarted?: { code: string; message: string };
+  /** Its spawner died while it ran: nobody knows how it ended. */
+  lost?: boolean;
+}
+
 /**
  * Runs `runtime [runtimeArgs] --log-format json ARGS...` and returns its
  * stdout. The runtime is killed and reaped when the time runs out
- * (RuntimeTimeoutError) or `signal` aborts (AbortError).
+ * (RuntimeTimeoutError) or `signal` aborts (AbortError). It is forked by the
+ * shim's resident spawner when one is up or other starts are in flight (a
+ * fork of Node costs milliseconds of event loop), else by Node itself.
  */
-export function runRuntime(
+export async function runRuntime(
   binary: RuntimeBinary,
   args: readonly string[],
   options: RuntimeCommandOptions = {},
 ): Promise<string> {
   const argv = [...binary.runtimeArgs, '--log-format', 'json', ...args];
   const command = [binary.runtime, ...argv];
-  return new Promise((resolve, reject) => {
-    if (options.signal?.aborted) {
-      reject(new AbortError(undefined, { cause: options.signal.reason }));
-      return;
-    }
-    const timeoutMs = options.timeoutMs ?? DEFAULT_RUNTIME_CALL_TIMEOUT_MS;
+  if (options.signal?.aborted) throw new AbortError(undefined, { cause: options.signal.reason });
+  const timeoutMs = options.timeoutMs ?? DEFAULT_RUNTIME_CALL_TIMEOUT_MS;
+  const outcome = await (runThroughShimSpawner(binary, argv, timeoutMs, options) ??
+    runDirectlyCounted(binary, argv, timeoutMs, options));
+  const verb = `${binary.runtime} ${args[0] ?? ''}`;
+  if (outcome.aborted) throw new AbortError(undefined, { cause: options.signal?.reason });
+  if (outcome.timedOut)
+    throw new RuntimeTimeoutError(`${verb}: no answer after ${timeoutMs} ms`, command);
+  if (outcome.notStarted) {
+    const { code, message } = outcome.notStarted;
+    if (code === 'ENOENT' || code === 'EACCES')
+      throw new BinaryNotFoundError(`OCI runtime ${JSON.stringify(binary.runtime)} not found`, {
+        cause: Object.assign(new Error(message), { code }),
+      });
+    throw new RuntimeError(`${verb}: ${message}`, command, null);
+  }
+  if (outcome.lost)
+    throw new RuntimeError(
+      `${verb}: lost with the spawner that ran it; outcome unknown`,
+      command,
+      null,
+    );
+  if (outcome.code === 0) return outcome.stdout;
+  const message =
+    lastRuntimeError(outcome.stderr) ??
+    lastRuntimeError(outcome.stdout) ??
+    (outcome.signal ? `killed by ${outcome.signal}` : `exited with status ${outcome.code}`);
+  throw new RuntimeError(`${verb}: ${message}`, command, outcome.code);
+}
+
+async function runDirectlyCounted(
+  binary: RuntimeBinary,
+  argv: string[],
+  timeoutMs: number,
+  options: RuntimeCommandOptions,
+): Promise<Outcome> {
+  const release = binary.shim ? countInFlight() : () => {};
+  try {
+    return await runDirectly(binary, argv, timeoutMs, options);
+  } finally {
+    release();
+  }
+}
+
+function runDirectly(
+  binary: RuntimeBinary,
+  argv: string[],
+  timeoutMs: number,
+  options: RuntimeCommandOptions,
+): Promise<Outcome> {
+  return new Promise((resolve) => {
     const child = execFile(
       binary.runtime,
       argv,
@@ -92,37 +156,28 @@ export function runRuntime(
         killSignal: 'SIGKILL',
       },
       (err, stdout, stderr) => {
-        if (!err) {
-          resolve(stdout);
-          return;
-        }
-        if (err.killed && !options.signal?.aborted && err.signal === 'SIGKILL') {
-          reject(
-            new RuntimeTimeoutError(
-              `${binary.runtime} ${args[0] ?? ''}: no answer after ${timeoutMs} ms`,
-              command,
-            ),
-          );
-          return;
-        }
-        if (err.name === 'AbortError') {
-          reject(new AbortError(undefined, { cause: options.signal?.reason }));
-          return;
-        }
-        if (isErrnoException(err, 'ENOENT') || isErrnoException(err, 'EACCES')) {
-          reject(
-            new BinaryNotFoundError(`OCI runtime ${JSON.stringify(binary.runtime)} not found`, {
-              cause: err,
-            }),
-          );
-          return;
-        }
-        const exitCode = typeof err.code === 'number' ? err.code : null;
-        const message =
-          lastRuntimeError(stderr) ?? lastRuntimeError(stdout) ?? `exited with status ${exitCode}`;
-        reject(
-          new RuntimeError(`${binary.runtime} ${args[0] ?? ''}: ${message}`, command, exitCode),
-        );
+        const outcome: Outcome = {
+          code: 0,
+          signal: null,
+          stdout,
+          stderr,
+          timedOut: false,
+          aborted: false,
+        };
+        if (!err) return resolve(outcome);
+        if (err.name === 'AbortError') return resolve({ ...outcome, aborted: true });
+        if (err.killed && err.signal === 'SIGKILL' && !options.signal?.aborted)
+          return resolve({ ...outcome, timedOut: true });
+        if (isErrnoException(err, 'ENOENT') || isErrnoException(err, 'EACCES'))
+          return resolve({
+            ...outcome,
+            notStarted: { code: String(err.code), message: err.message },
+          });
+        resolve({
+          ...outcome,
+          code: typeof err.code === 'number' ? err.code : null,
+          signal: err.signal ?? null,
+        });
       },
     );
     // A runtime that exits without reading its input must not crash us with EPIPE.
@@ -130,4 +185,76 @@ export function runRuntime(
     if (options.input !== undefined) child.stdin?.end(options.input);
     else child.stdin?.end();
   });
+}
+
+/** Undefined when the spawner is not the way (see runThroughSpawner). */
+function runThroughShimSpawner(
+  binary: RuntimeBinary,
+  argv: string[],
+  timeoutMs: number,
+  options: RuntimeCommandOptions,
+): Promise<Outcome> | undefined {
+  if (!binary.shim) return undefined;
+  let executable: string;
+  try {
+    executable = resolvedExecutable(binary.runtime);
+  } catch {
+    return undefined; // Node's own spawn reports it
+  }
+  let settle!: (outcome: Outcome | Promise<Outcome>) => void;
+  const settled = new Promise<Outcome>((resolve) => (settle = resolve));
+  let timedOut = false;
+  let aborted = false;
+  const done = (outcome: Omit<Outcome, 'timedOut' | 'aborted'>) => {
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onAbort);
+    settle({ ...outcome, timedOut, aborted });
+  };
+  const nothing = { code: null, signal: null, stdout: '', stderr: '' };
+  const kill = runThroughSpawner(
+    binary.shim,
+    { executable, args: argv, cwd: process.cwd(), input: options.input },
+    {
+      exited: (result) => done(result),
+      error: (code, message) => {
+        if (code === 'ENOENT') resolvedExecutables.clear();
+        done({ ...nothing, notStarted: { code, message } });
+      },
+      lost: (spawned) => {
+        if (spawned) done({ ...nothing, lost: true });
+        else {
+          clearTimeout(timer);
+          options.signal?.removeEventListener('abort', onAbort);
+          settle(runDirectly(binary, argv, timeoutMs, options));
+        }
+      },
+    },
+  );
+  const onAbort = () => {
+    aborted = true;
+    kill?.();
+  };
+  const timer = setTimeout(() => {
+    timedOut = true;
+    kill?.();
+  }, timeoutMs);
+  if (!kill) {
+    clearTimeout(timer);
+    return undefined;
+  }
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  return settled;
+}
+
+/** PATH lookups of runtime names, kept while PATH stays the same (one access(2) per PATH entry saved per call). */
+const resolvedExecutables = new Map<string, string>();
+
+function resolvedExecutable(name: string): string {
+  const key = `${process.env.PATH ?? ''}\0${name}`;
+  let path = resolvedExecutables.get(key);
+  if (path === undefined) {
+    path = resolveExecutable(name, 'OCI runtime');
+    resolvedExecutables.set(key, path);
+  }
+  return path;
 }
