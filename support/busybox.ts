@@ -15,6 +15,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { defaultBundleConfig } from '../src/index.js';
 
 export const BUSYBOX = '/bin/busybox';
 /** Shared rootfs; outside the repo so that a clean checkout does not carry it. */
@@ -64,92 +65,29 @@ export interface BundleOptions {
   hostNetwork?: boolean;
 }
 
+/** The library's default config with a test's process, limits and namespaces. */
 export function bundleConfig(
   opts: BundleOptions = {},
   rootfs: string = ROOTFS,
 ): Record<string, unknown> {
-  const caps = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
-  const resources: Record<string, unknown> = { devices: [{ allow: false, access: 'rwm' }] };
+  const config = defaultBundleConfig(rootfs);
+  Object.assign(config.process, {
+    terminal: opts.terminal ?? false,
+    args: opts.args ?? ['true'],
+    env: opts.env ?? ['PATH=/bin', 'TERM=xterm'],
+    cwd: opts.cwd ?? '/',
+  });
+  // Some tests write more to /tmp than runc's 64 MB.
+  const tmp = config.mounts.find((m) => m.destination === '/tmp');
+  if (tmp) tmp.options = ['nosuid', 'nodev', 'mode=1777', 'size=262144k'];
   if (opts.memoryLimit !== undefined) {
     // Swap equal to the limit: the container cannot escape the limit by swapping.
-    resources.memory = { limit: opts.memoryLimit, swap: opts.memoryLimit };
+    config.linux.resources.memory = { limit: opts.memoryLimit, swap: opts.memoryLimit };
   }
-  const namespaces = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
-  if (!opts.hostNetwork) namespaces.push({ type: 'network' });
-  const linux: Record<string, unknown> = {
-    resources,
-    namespaces,
-    maskedPaths: [
-      '/proc/acpi',
-      '/proc/asound',
-      '/proc/kcore',
-      '/proc/keys',
-      '/proc/latency_stats',
-      '/proc/timer_list',
-      '/proc/timer_stats',
-      '/proc/sched_debug',
-      '/sys/firmware',
-      '/proc/scsi',
-    ],
-    readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
-  };
-  if (opts.cgroupsPath !== undefined) linux.cgroupsPath = opts.cgroupsPath;
-  return {
-    ociVersion: '1.0.2-dev',
-    process: {
-      terminal: opts.terminal ?? false,
-      user: { uid: 0, gid: 0 },
-      args: opts.args ?? ['true'],
-      env: opts.env ?? ['PATH=/bin', 'TERM=xterm'],
-      cwd: opts.cwd ?? '/',
-      capabilities: { bounding: caps, effective: caps, permitted: caps, ambient: caps },
-      // At or below the host's hard limit: raising it is refused on these machines.
-      rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }],
-      noNewPrivileges: true,
-    },
-    root: { path: rootfs, readonly: true },
-    hostname: 'berth',
-    mounts: [
-      { destination: '/proc', type: 'proc', source: 'proc' },
-      {
-        destination: '/dev',
-        type: 'tmpfs',
-        source: 'tmpfs',
-        options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
-      },
-      {
-        destination: '/dev/pts',
-        type: 'devpts',
-        source: 'devpts',
-        options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
-      },
-      {
-        destination: '/dev/shm',
-        type: 'tmpfs',
-        source: 'shm',
-        options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'],
-      },
-      {
-        destination: '/tmp',
-        type: 'tmpfs',
-        source: 'tmpfs',
-        options: ['nosuid', 'nodev', 'mode=1777', 'size=262144k'],
-      },
-      {
-        destination: '/sys',
-        type: 'sysfs',
-        source: 'sysfs',
-        options: ['nosuid', 'noexec', 'nodev', 'ro'],
-      },
-      {
-        destination: '/sys/fs/cgroup',
-        type: 'cgroup',
-        source: 'cgroup',
-        options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'],
-      },
-    ],
-    linux,
-  };
+  if (opts.hostNetwork)
+    config.linux.namespaces = config.linux.namespaces.filter((ns) => ns.type !== 'network');
+  if (opts.cgroupsPath !== undefined) config.linux.cgroupsPath = opts.cgroupsPath;
+  return config;
 }
 
 /** Writes a bundle (config.json only; the rootfs is shared) into `dir`. */

@@ -7,11 +7,9 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parse, stringify } from 'lossless-json';
+import { defaultBundleConfig } from '../runtime/index.js';
 import { CliError } from './errors.js';
 
-export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-/** runc's default: what a container may do without asking for more. */
-const DEFAULT_CAPABILITIES = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
 /** CFS period for --cpus, microseconds (docker's). */
 export const CPU_PERIOD_US = 100_000;
 
@@ -39,94 +37,9 @@ export interface SpecOptions extends Overrides {
 
 type Json = Record<string, unknown>;
 
-/** A config.json as `runc spec` writes it (OCI 1.0), plus a /tmp tmpfs since the rootfs is read-only. */
+/** The library's default config (what `runc spec` writes, plus /tmp) with the command line's overrides. */
 export function defaultSpec(options: SpecOptions = {}): Json {
-  const caps = DEFAULT_CAPABILITIES;
-  const config: Json = {
-    ociVersion: '1.0.2-dev',
-    process: {
-      terminal: true,
-      user: { uid: 0, gid: 0 },
-      args: ['sh'],
-      env: [DEFAULT_PATH, 'TERM=xterm'],
-      cwd: '/',
-      capabilities: { bounding: caps, effective: caps, permitted: caps, ambient: caps },
-      rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }],
-      noNewPrivileges: true,
-    },
-    root: { path: options.rootfs ?? 'rootfs', readonly: true },
-    hostname: 'berth',
-    mounts: [
-      { destination: '/proc', type: 'proc', source: 'proc' },
-      {
-        destination: '/dev',
-        type: 'tmpfs',
-        source: 'tmpfs',
-        options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
-      },
-      {
-        destination: '/dev/pts',
-        type: 'devpts',
-        source: 'devpts',
-        options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
-      },
-      {
-        destination: '/dev/shm',
-        type: 'tmpfs',
-        source: 'shm',
-        options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'],
-      },
-      {
-        destination: '/dev/mqueue',
-        type: 'mqueue',
-        source: 'mqueue',
-        options: ['nosuid', 'noexec', 'nodev'],
-      },
-      {
-        destination: '/sys',
-        type: 'sysfs',
-        source: 'sysfs',
-        options: ['nosuid', 'noexec', 'nodev', 'ro'],
-      },
-      {
-        destination: '/sys/fs/cgroup',
-        type: 'cgroup',
-        source: 'cgroup',
-        options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'],
-      },
-      {
-        destination: '/tmp',
-        type: 'tmpfs',
-        source: 'tmpfs',
-        options: ['nosuid', 'nodev', 'mode=1777', 'size=65536k'],
-      },
-    ],
-    linux: {
-      resources: { devices: [{ allow: false, access: 'rwm' }] },
-      // Its own network namespace, as runc spec: nothing shared with the host.
-      namespaces: [
-        { type: 'pid' },
-        { type: 'network' },
-        { type: 'ipc' },
-        { type: 'uts' },
-        { type: 'mount' },
-      ],
-      maskedPaths: [
-        '/proc/acpi',
-        '/proc/asound',
-        '/proc/kcore',
-        '/proc/keys',
-        '/proc/latency_stats',
-        '/proc/timer_list',
-        '/proc/timer_stats',
-        '/proc/sched_debug',
-        '/sys/firmware',
-        '/proc/scsi',
-      ],
-      readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
-    },
-  };
-  return applyOverrides(config, options);
+  return applyOverrides(defaultBundleConfig(options.rootfs), options);
 }
 
 function object(parent: Json, key: string): Json {
