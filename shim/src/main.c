@@ -143,7 +143,8 @@ static void on_control(unsigned type, unsigned w, unsigned h)
 	switch (type) {
 	case CONTROL_CLOSE_STDIN:
 		log_info("control: close stdin");
-		if (!opts.terminal)
+		/* What the stdin FIFO holds goes first, then the end-of-file (see stream.c). */
+		if (!opts.terminal || (master_fd >= 0 && g_in.active))
 			stream_close_stdin(&g_in);
 		else if (master_fd >= 0)
 			term_send_eof(master_fd);
@@ -196,7 +197,9 @@ static void try_master(void)
 	}
 	if (resize_pending)
 		term_resize(m, pending_w, pending_h);
-	if (eof_pending)
+	if (eof_pending && g_in.active)
+		stream_close_stdin(&g_in);
+	else if (eof_pending)
 		term_send_eof(m);
 }
 

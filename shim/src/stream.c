@@ -18,6 +18,7 @@
 #include "fmt.h"
 #include "log.h"
 #include "stream.h"
+#include "terminal.h"
 #include "util.h"
 
 #define IN_BUF 8192
@@ -99,6 +100,7 @@ static int setup_in(const struct options *o, int *child, char *err, size_t errle
 		g_in.active = true;
 		if (o->terminal) {
 			g_in.reopen_src = true;
+			g_in.eof_to_terminal = true;
 			/* dst is the pty master, set when it arrives. */
 			*child = open_null(O_RDONLY, err, errlen);
 			return *child < 0 ? -1 : 0;
@@ -245,10 +247,24 @@ void stream_teardown(struct stream *s)
 }
 
 /* The process sees EOF on stdin once the shim closes its end of the pipe. */
-static void finish_stdin(struct stream *s)
+static void stdin_gone(struct stream *s)
 {
 	log_info("stdin closed");
 	stream_teardown(s);
+}
+
+/* A close request has delivered what the FIFO held. */
+static void finish_stdin(struct stream *s)
+{
+	if (s->eof_to_terminal && s->dst >= 0) {
+		/* The terminal stays open: its reader gets end-of-file, after all the input. */
+		log_info("stdin: end-of-file sent to the terminal");
+		term_send_eof(s->dst);
+		s->close_req = false;
+		s->close_drained = 0;
+		return;
+	}
+	stdin_gone(s);
 }
 
 static bool reopen_dst(struct stream *s)
@@ -269,7 +285,7 @@ static void dst_failed(struct stream *s, int err)
 		/* The process closed its stdin (or the pty went away): nothing more to deliver. */
 		if (err != EPIPE && err != EIO)
 			log_warn("%s: write: %s", s->name, errstr(err));
-		finish_stdin(s);
+		stdin_gone(s);
 		return;
 	}
 	if (err == EPIPE && s->reopen_dst) {

@@ -20,8 +20,10 @@ struct stream {
 	int dst;
 	bool own_src;
 	bool own_dst;
-	bool reopen_src; /* terminal stdin FIFO: reopen on EOF for the next writer */
-	bool reopen_dst; /* output FIFO: reopen on the next chunk after EPIPE */
+	bool reopen_src;      /* terminal stdin FIFO: reopen on EOF for the next writer */
+	bool reopen_dst;      /* output FIFO: reopen on the next chunk after EPIPE */
+	bool eof_to_terminal; /* terminal stdin: a close sends dst (the pty master) EOF, then goes
+				 on */
 	bool active;
 	bool src_done;
 	bool close_req;

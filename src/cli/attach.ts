@@ -193,18 +193,6 @@ export function copyStdio(
   };
 }
 
-/** How long the shim gets to pass on what is in the stdin FIFO before a terminal's EOF is sent. */
-const STDIN_DRAIN_MS = 200;
-
-/**
- * Runs `closeStdin` a moment after our stdin ended. The shim's close-stdin
- * control acts at once, ahead of input still in the FIFO: without the pause
- * the process could get its end-of-file before the last of its input.
- */
-export function afterStdinDrain(closeStdin: () => void): void {
-  setTimeout(closeStdin, STDIN_DRAIN_MS).unref();
-}
-
 /** Raw mode on our terminal (when stdin is one); returns the undo. */
 export function enterRawMode(): () => void {
   const stdin = process.stdin;

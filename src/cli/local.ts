@@ -6,7 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Container, type ContainerProcess } from '../runtime/index.js';
-import { afterStdinDrain, copyStdio, enterRawMode, followWindowSize } from './attach.js';
+import { copyStdio, enterRawMode, followWindowSize } from './attach.js';
 import { InterruptedError } from './errors.js';
 import { interruptible, onInterrupt, progress } from './progress.js';
 import { signalName } from './signals.js';
@@ -61,9 +61,7 @@ export async function runLocal(options: LocalRunOptions): Promise<number> {
     if (options.terminal) restoreTerminal = enterRawMode();
     copying = copyStdio(proc, {
       // The pipe's end is the process's end-of-file; a terminal needs its EOF character.
-      ...(options.terminal
-        ? { onStdinEnd: () => afterStdinDrain(() => void proc.closeStdin().catch(() => {})) }
-        : {}),
+      ...(options.terminal ? { onStdinEnd: () => void proc.closeStdin().catch(() => {}) } : {}),
     });
     if (options.terminal) {
       stopResize = followWindowSize(({ width, height }) => {

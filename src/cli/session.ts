@@ -7,14 +7,7 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Event } from '../api/generated/berth.js';
-import {
-  FifoSet,
-  afterStdinDrain,
-  copyStdio,
-  enterRawMode,
-  followWindowSize,
-  type StdioPaths,
-} from './attach.js';
+import { FifoSet, copyStdio, enterRawMode, followWindowSize, type StdioPaths } from './attach.js';
 import type { BerthClient, EventStream } from './client.js';
 import { CliError, InterruptedError, isServiceError } from './errors.js';
 import { timestampFromNs, timestampNs } from './output.js';
@@ -188,10 +181,10 @@ export async function runAttached(options: AttachedStart): Promise<number> {
       // The FIFO's end is the process's end-of-file; a terminal needs its EOF character.
       ...(terminal
         ? {
-            onStdinEnd: () =>
-              afterStdinDrain(() => {
-                client.updateProcess({ id, pid, closeStdin: true }).catch(() => {});
-              }),
+            // Once our input is all in the FIFO: the shim passes it on before the EOF.
+            onStdinEnd: () => {
+              client.updateProcess({ id, pid, closeStdin: true }).catch(() => {});
+            },
           }
         : {}),
     });

@@ -48,3 +48,21 @@ test('a terminal init process: closeStdin sends end-of-file', async () => {
   assert.equal(await init.wait(), 0);
   await container.delete();
 });
+
+test('a terminal: closeStdin right after the input delivers all of it before the end-of-file', async () => {
+  const container = await box.create({ args: ['sh', '-c', 'stty -echo; wc -l'], terminal: true });
+  const init = await container.start({ stdio: { stdin: 'pipe', stdout: 'pipe' } });
+  await init.start();
+  const seen = { text: '' };
+  init.stdout!.setEncoding('utf8').on('data', (chunk: string) => (seen.text += chunk));
+  // Past stty -echo, so that the count is all it prints.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const lines = 2000;
+  for (let i = 0; i < lines; i++) init.stdin!.write(`line ${i} ${'x'.repeat(40)}\n`);
+  // Every byte is in the FIFO, most of it not yet in the terminal: the shim must pass it on first.
+  await new Promise<void>((resolve) => init.stdin!.end(resolve));
+  await init.closeStdin();
+  assert.equal(await init.wait(), 0);
+  assert.equal(seen.text.trim(), String(lines));
+  await container.delete();
+});
