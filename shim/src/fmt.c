@@ -150,6 +150,21 @@ int fmt(char *buf, size_t cap, const char *f, ...)
 	return n;
 }
 
+size_t fmt_line(char *buf, size_t cap, const char *f, va_list ap)
+{
+	int n = fmt_v(buf, cap - 1, f, ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n > cap - 2)
+		n = (int)cap - 2;
+	/* Its reader takes one line: what the text echoes (a path, a message) must not end it. */
+	for (int i = 0; i < n; i++)
+		if (buf[i] == '\n' || buf[i] == '\r')
+			buf[i] = ' ';
+	buf[n++] = '\n';
+	return (size_t)n;
+}
+
 /* strerror, not glibc's strerrordesc_np: the shim also builds against musl. */
 const char *errstr(int e)
 {

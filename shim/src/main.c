@@ -64,20 +64,11 @@ static void report(const char *format, ...)
 		return;
 	va_list ap;
 	va_start(ap, format);
-	int n = fmt_v(line, sizeof line - 1, format, ap);
+	size_t n = fmt_line(line, sizeof line, format, ap);
 	va_end(ap);
-	if (n < 0)
-		n = 0;
-	if ((size_t)n > sizeof line - 2)
-		n = (int)sizeof line - 2;
-	/* The reader takes exactly one line. */
-	for (int i = 0; i < n; i++)
-		if (line[i] == '\n' || line[i] == '\r')
-			line[i] = ' ';
-	line[n++] = '\n';
 	ssize_t w;
 	do
-		w = write(ready_fd, line, (size_t)n);
+		w = write(ready_fd, line, n);
 	while (w < 0 && errno == EINTR);
 	close(ready_fd);
 	ready_fd = -1;

@@ -27,18 +27,36 @@ void reset_signals(void)
 	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof none);
 }
 
-static void exec_child(const char *file, const char *const *argv, const int stdio[3], int errfd)
-	__attribute__((noreturn));
-static void exec_child(const char *file, const char *const *argv, const int stdio[3], int errfd)
+static void exec_child(const char *file, char *const *argv, const struct spawn_spec *spec,
+		       int errfd) __attribute__((noreturn));
+static void exec_child(const char *file, char *const *argv, const struct spawn_spec *spec,
+		       int errfd)
 {
 	int e;
 	reset_signals();
-	/* stdio[] are >= 3 (0-2 are always open in the shim): no source is overwritten,
-	 * and dup2 clears close-on-exec on the copies. */
-	for (int i = 0; i < 3; i++)
-		if (dup2(stdio[i], i) < 0)
+	if (spec->new_session && setsid() < 0)
+		goto fail;
+	if (spec->cwd && chdir(spec->cwd) < 0)
+		goto fail;
+	/* Sources are >= 3: no dup2 below overwrites one still to be copied. dup2 clears
+	 * close-on-exec on the copies. */
+	int null_fd = -1;
+	for (int i = 0; i < 3; i++) {
+		int fd = spec->stdio[i];
+		if (fd < 0) {
+			if (null_fd < 0 && (null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
+				goto fail;
+			fd = null_fd;
+		}
+		if (dup2(fd, i) < 0)
 			goto fail;
-	execvp(file, (char *const *)argv);
+	}
+	if (spec->report_fd >= 0 && dup2(spec->report_fd, 3) < 0)
+		goto fail;
+	if (spec->search_path)
+		execvp(file, argv);
+	else
+		execv(file, argv);
 fail:
 	e = errno;
 	ssize_t n = write(errfd, &e, sizeof e);
@@ -46,7 +64,7 @@ fail:
 	_exit(127);
 }
 
-pid_t spawn_process(const char *file, const char *const *argv, const int stdio[3])
+pid_t spawn_child(const char *file, char *const *argv, const struct spawn_spec *spec)
 {
 	int errpipe[2];
 	if (pipe2(errpipe, O_CLOEXEC) < 0)
@@ -60,7 +78,7 @@ pid_t spawn_process(const char *file, const char *const *argv, const int stdio[3
 		return -1;
 	}
 	if (pid == 0)
-		exec_child(file, argv, stdio, errpipe[1]);
+		exec_child(file, argv, spec, errpipe[1]);
 	close(errpipe[1]);
 	/* EOF means exec succeeded (the pipe is close-on-exec); else the child's errno. */
 	int child_errno = 0;
@@ -75,4 +93,14 @@ pid_t spawn_process(const char *file, const char *const *argv, const int stdio[3
 		return -1;
 	}
 	return pid;
+}
+
+pid_t spawn_process(const char *file, const char *const *argv, const int stdio[3])
+{
+	struct spawn_spec spec = {
+		.search_path = true,
+		.stdio = {stdio[0], stdio[1], stdio[2]},
+		.report_fd = -1,
+	};
+	return spawn_child(file, (char *const *)argv, &spec);
 }

@@ -59,29 +59,6 @@ static int n_pending;
 static char request[REQUEST_MAX];
 static size_t request_len;
 
-/* In the child: a new session, default signals, empty mask, stdio on /dev/null, fd 3 the report. */
-static void exec_shim(const char *cwd, const char *exe, char *const *argv, int ready_fd, int err_fd)
-	__attribute__((noreturn));
-static void exec_shim(const char *cwd, const char *exe, char *const *argv, int ready_fd, int err_fd)
-{
-	reset_signals();
-	int e;
-	int null_fd = open("/dev/null", O_RDWR);
-	if (null_fd < 0 || setsid() < 0 || chdir(cwd) < 0)
-		goto fail;
-	for (int i = 0; i < 3; i++)
-		if (dup2(null_fd, i) < 0)
-			goto fail;
-	if (dup2(ready_fd, 3) < 0)
-		goto fail;
-	execv(exe, argv);
-fail:
-	e = errno;
-	ssize_t n = write(err_fd, &e, sizeof e);
-	(void)n;
-	_exit(127);
-}
-
 static void start_shim(char *fields[], int n_fields)
 {
 	long id = parse_id(fields[0]);
@@ -98,37 +75,22 @@ static void start_shim(char *fields[], int n_fields)
 	for (int i = 2; i < n_fields && argc < ARGS_MAX; i++)
 		argv[argc++] = fields[i];
 	argv[argc] = NULL;
-	int ready[2], err[2];
+	int ready[2];
 	if (pipe2(ready, O_CLOEXEC) < 0) {
 		reply("%ld error pipe: %s", id, errstr(errno));
 		return;
 	}
-	if (pipe2(err, O_CLOEXEC) < 0) {
-		reply("%ld error pipe: %s", id, errstr(errno));
-		close(ready[0]);
-		close(ready[1]);
-		return;
-	}
-	pid_t pid = fork();
-	if (pid == 0)
-		exec_shim(fields[1], fields[2], argv, ready[1], err[1]);
-	int fork_errno = errno;
+	struct spawn_spec spec = {
+		.cwd = fields[1],
+		.new_session = true,
+		.stdio = {-1, -1, -1},
+		.report_fd = ready[1],
+	};
+	pid_t pid = spawn_child(fields[2], argv, &spec);
+	int spawn_errno = errno;
 	close(ready[1]);
-	close(err[1]);
 	if (pid < 0) {
-		reply("%ld error fork: %s", id, errstr(fork_errno));
-		close(ready[0]);
-		close(err[0]);
-		return;
-	}
-	int child_errno = 0;
-	ssize_t got;
-	do
-		got = read(err[0], &child_errno, sizeof child_errno);
-	while (got < 0 && errno == EINTR);
-	close(err[0]);
-	if (got == (ssize_t)sizeof child_errno) {
-		reply("%ld error %s: %s", id, fields[2], errstr(child_errno));
+		reply("%ld error %s: %s", id, fields[2], errstr(spawn_errno));
 		close(ready[0]);
 		return;
 	}

@@ -24,18 +24,9 @@ void reply(const char *format, ...)
 	char line[LINE_MAX_BYTES];
 	va_list ap;
 	va_start(ap, format);
-	int n = fmt_v(line, sizeof line - 1, format, ap);
+	size_t n = fmt_line(line, sizeof line, format, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n > sizeof line - 2)
-		n = (int)sizeof line - 2;
-	/* A line is one answer: bytes it echoes (a path, a shim's report) must not end it early. */
-	for (int i = 0; i < n; i++)
-		if (line[i] == '\n' || line[i] == '\r')
-			line[i] = ' ';
-	line[n++] = '\n';
-	reply_bytes(line, (size_t)n);
+	reply_bytes(line, n);
 }
 
 long parse_id(const char *field)

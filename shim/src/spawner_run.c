@@ -73,27 +73,6 @@ static void output_read(struct output *o)
 	}
 }
 
-static void exec_run(const char *cwd, const char *exe, char *const *argv, const int stdio[3],
-		     int err_fd) __attribute__((noreturn));
-static void exec_run(const char *cwd, const char *exe, char *const *argv, const int stdio[3],
-		     int err_fd)
-{
-	reset_signals();
-	int e;
-	if (chdir(cwd) < 0)
-		goto fail;
-	/* The spawner's own 0-2 are its pipes to the library: every source here is >= 3. */
-	for (int i = 0; i < 3; i++)
-		if (dup2(stdio[i], i) < 0)
-			goto fail;
-	execv(exe, argv);
-fail:
-	e = errno;
-	ssize_t n = write(err_fd, &e, sizeof e);
-	(void)n;
-	_exit(127);
-}
-
 static void close_all(int *fds, int count)
 {
 	for (int i = 0; i < count; i++)
@@ -118,44 +97,30 @@ void run_start(char *fields[], int n_fields)
 		argv[argc++] = fields[i];
 	argv[argc] = NULL;
 	const char *input = fields[2][0] == '=' ? fields[2] + 1 : NULL;
-	/* in, out, err, exec-error: read and write ends. */
-	int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1}, exec_err[2] = {-1, -1};
-	int null_fd = -1;
-	if ((input ? pipe2(in, O_CLOEXEC) : (null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC))) <
-		    0 ||
-	    pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
-	    pipe2(exec_err, O_CLOEXEC) < 0) {
+	/* Read and write ends. */
+	int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
+	if ((input && pipe2(in, O_CLOEXEC) < 0) || pipe2(out, O_CLOEXEC) < 0 ||
+	    pipe2(err, O_CLOEXEC) < 0) {
 		int e = errno;
-		int fds[] = {in[0],  in[1],       out[0],      out[1], err[0],
-			     err[1], exec_err[0], exec_err[1], null_fd};
+		int fds[] = {in[0], in[1], out[0], out[1], err[0], err[1]};
 		close_all(fds, (int)(sizeof fds / sizeof fds[0]));
 		reply("%ld error %d pipe: %s", id, e, errstr(e));
 		return;
 	}
-	int stdio[3] = {input ? in[0] : null_fd, out[1], err[1]};
-	pid_t pid = fork();
-	if (pid == 0)
-		exec_run(fields[1], fields[3], argv, stdio, exec_err[1]);
-	int fork_errno = errno;
-	int child_ends[] = {in[0], null_fd, out[1], err[1], exec_err[1]};
+	struct spawn_spec spec = {
+		.cwd = fields[1],
+		.stdio = {in[0], out[1], err[1]},
+		.report_fd = -1,
+	};
+	pid_t pid = spawn_child(fields[3], argv, &spec);
+	int spawn_errno = errno;
+	int child_ends[] = {in[0], out[1], err[1]};
 	close_all(child_ends, (int)(sizeof child_ends / sizeof child_ends[0]));
 	if (pid < 0) {
-		int fds[] = {in[1], out[0], err[0], exec_err[0]};
-		close_all(fds, (int)(sizeof fds / sizeof fds[0]));
-		reply("%ld error %d fork: %s", id, fork_errno, errstr(fork_errno));
-		return;
-	}
-	int child_errno = 0;
-	ssize_t got;
-	do
-		got = read(exec_err[0], &child_errno, sizeof child_errno);
-	while (got < 0 && errno == EINTR);
-	close(exec_err[0]);
-	if (got == (ssize_t)sizeof child_errno) {
-		/* It has exited: the SIGCHLD loop reaps it as nobody's. */
+		/* A child whose exec failed has exited: the SIGCHLD loop reaps it as nobody's. */
 		int fds[] = {in[1], out[0], err[0]};
 		close_all(fds, (int)(sizeof fds / sizeof fds[0]));
-		reply("%ld error %d %s: %s", id, child_errno, fields[3], errstr(child_errno));
+		reply("%ld error %d %s: %s", id, spawn_errno, fields[3], errstr(spawn_errno));
 		return;
 	}
 	if (input) {
