@@ -7,8 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,18 +44,38 @@ static void output_close(struct output *o)
 	o->fd = -1;
 }
 
+/*
+ * Output buffers are mapped, not malloc'd: the spawner is a mode of the shim
+ * binary, and libc's allocator would add its code to every shim's resident
+ * size. Unused mapped pages cost nothing.
+ */
+static bool output_grow(struct output *o)
+{
+	size_t cap = o->cap ? o->cap * 2 : 64 * 1024;
+	void *data = o->cap ? mremap(o->data, o->cap, cap, MREMAP_MAYMOVE)
+			    : mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				   -1, 0);
+	if (data == MAP_FAILED)
+		return false;
+	o->data = data;
+	o->cap = cap;
+	return true;
+}
+
+static void output_free(struct output *o)
+{
+	if (o->cap)
+		munmap(o->data, o->cap);
+	o->data = NULL;
+	o->cap = o->len = 0;
+}
+
 /* Reads what is there without blocking; closes the pipe at EOF or on error. */
 static void output_read(struct output *o)
 {
 	while (o->fd >= 0) {
-		if (o->cap - o->len < 4096 && o->cap < OUTPUT_MAX) {
-			size_t cap = o->cap ? o->cap * 2 : 8192;
-			char *data = realloc(o->data, cap);
-			if (data) {
-				o->data = data;
-				o->cap = cap;
-			}
-		}
+		if (o->len == o->cap && o->cap < OUTPUT_MAX)
+			output_grow(o);
 		char discard[4096];
 		bool room = o->cap > o->len;
 		ssize_t n = room ? read(o->fd, o->data + o->len, o->cap - o->len)
@@ -201,8 +221,8 @@ bool run_reaped(pid_t pid, int wait_status)
 		reply("%ld exited %d %d %zu %zu", r->id, code, sig, r->out.len, r->err.len);
 		reply_bytes(r->out.data, r->out.len);
 		reply_bytes(r->err.data, r->err.len);
-		free(r->out.data);
-		free(r->err.data);
+		output_free(&r->out);
+		output_free(&r->err);
 		runs[i] = runs[--n_runs];
 		return true;
 	}
