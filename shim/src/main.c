@@ -39,6 +39,10 @@
  * may hold the pipe open forever. A slow reader is waited for regardless
  * (--drain-timeout bounds only a reader that accepts nothing). */
 #define DRAIN_IDLE_MS 200
+/* Once the process's own output is passed on, a leftover child that keeps
+ * writing (never quiet for DRAIN_IDLE_MS) is cut off this long after the exit:
+ * the exit is not held back for it. */
+#define DRAIN_LEFTOVER_MS 2000
 #define DELETE_TIMEOUT_MS 10000
 #define LEFTOVER_KILL_MS 2000
 
@@ -279,18 +283,23 @@ static int drain_timeout(void)
 	bool waiting = false;
 	for (int i = 0; i < 2; i++) {
 		state[i] = stream_drain_state(out[i], now, DRAIN_IDLE_MS, opts.drain_timeout_ms,
-					      &until);
+					      DRAIN_LEFTOVER_MS, &until);
 		if (state[i] == DRAIN_STALLED)
 			give_up_on(out[i]);
 		waiting |= state[i] == DRAIN_WAIT;
 	}
 	if (waiting)
 		return (int)(until - now);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 2; i++) {
 		if (state[i] == DRAIN_IDLE)
 			log_info("%s: no output for %d ms after the process exited, its pipe still "
 				 "open (by a child of the process?)",
 				 out[i]->name, DRAIN_IDLE_MS);
+		if (state[i] == DRAIN_LEFTOVER)
+			log_info("%s: a child of the process still writes %d ms after the exit; "
+				 "the process's own output is passed on, the rest is not copied",
+				 out[i]->name, DRAIN_LEFTOVER_MS);
+	}
 	return -2;
 }
 

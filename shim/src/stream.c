@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -401,6 +402,10 @@ void stream_step(struct stream *s)
 		s->off = 0;
 		s->len = (size_t)n;
 		s->last_io = mono_ms();
+		if (s->draining) {
+			s->chunk_leftover = s->read_since_exit >= s->own_left;
+			s->read_since_exit += (unsigned long long)n;
+		}
 		flush(s);
 		return;
 	}
@@ -424,14 +429,32 @@ void stream_close_stdin(struct stream *s)
 void stream_drain_begin(struct stream *s, long long now)
 {
 	s->last_io = now;
+	s->draining = true;
+	s->exit_at = now;
+	s->read_since_exit = 0;
+	s->chunk_leftover = false;
+	/* The process is gone: no byte of its own can join the pipe after this count. */
+	int queued = 0;
+	if (s->src >= 0 && ioctl(s->src, FIONREAD, &queued) == 0 && queued >= 0)
+		s->own_left = (unsigned long long)queued;
+	else
+		s->own_left = ~0ULL; /* unknown: never taken for a leftover's */
 }
 
 enum drain_state stream_drain_state(const struct stream *s, long long now, long idle_ms,
-				    long stall_ms, long long *until)
+				    long stall_ms, long leftover_ms, long long *until)
 {
 	if (stream_out_done(s))
 		return DRAIN_DONE;
 	bool pending = s->len > s->off;
+	bool own_done = pending ? s->chunk_leftover : s->read_since_exit >= s->own_left;
+	if (own_done) {
+		long long cut = s->exit_at + leftover_ms;
+		if (now >= cut)
+			return DRAIN_LEFTOVER;
+		if (cut < *until)
+			*until = cut;
+	}
 	long long end = s->last_io + (pending ? stall_ms : idle_ms);
 	if (now >= end)
 		return pending ? DRAIN_STALLED : DRAIN_IDLE;

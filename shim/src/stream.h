@@ -35,6 +35,13 @@ struct stream {
 	size_t len;
 	/* When data last moved (read from src or accepted by dst), for the drain's limits. */
 	long long last_io;
+	/* After the process exited: what its pipe held then is the last of its own output;
+	 * read beyond that comes from a leftover child that holds the pipe. */
+	bool draining;
+	long long exit_at;
+	unsigned long long own_left; /* bytes in the pipe at the exit (FIONREAD) */
+	unsigned long long read_since_exit;
+	bool chunk_leftover; /* the buffered chunk was read after all of the own output */
 };
 
 extern struct stream g_in, g_out, g_err;
@@ -55,11 +62,15 @@ void stream_teardown(struct stream *s);
  * once its reader has accepted nothing for stall_ms while output is pending;
  * else waiting, until *until at the latest (only ever lowered).
  */
-enum drain_state { DRAIN_DONE, DRAIN_IDLE, DRAIN_WAIT, DRAIN_STALLED };
+enum drain_state { DRAIN_DONE, DRAIN_IDLE, DRAIN_WAIT, DRAIN_STALLED, DRAIN_LEFTOVER };
 /* Starts both limits' clocks at the exit: the reader gets stall_ms from there. */
 void stream_drain_begin(struct stream *s, long long now);
+/*
+ * DRAIN_LEFTOVER: all of the process's own output has been passed on and
+ * leftover_ms have gone since the exit, yet a leftover child keeps writing.
+ */
 enum drain_state stream_drain_state(const struct stream *s, long long now, long idle_ms,
-				    long stall_ms, long long *until);
+				    long stall_ms, long leftover_ms, long long *until);
 /*
  * Drops what a stalled stream still holds: *buffered bytes in the shim, *unread
  * bytes read and discarded from the source without blocking; then tears it down.

@@ -134,3 +134,34 @@ test(
     }
   },
 );
+
+test(
+  'an exec that leaves a child writing for ever: its own output, then its exit within seconds',
+  { timeout: 60_000 },
+  async () => {
+    const container = await box.create({ args: ['sleep', '100'] });
+    const init = await container.start();
+    await init.start();
+    // The child keeps the exec's stdout open and never pauses 200 ms: only the
+    // leftover limit can end the drain.
+    const exec = await container.exec(
+      'leftover',
+      {
+        args: [
+          'sh',
+          '-c',
+          'head -c 50000 /dev/zero | tr "\\0" o; echo; (while :; do echo leftover; usleep 20000; done) & exit 5',
+        ],
+      },
+      { stdio: { stdout: 'pipe' } },
+    );
+    let text = '';
+    exec.stdout!.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+    const began = Date.now();
+    const status = await Promise.race([exec.wait(), sleep(15_000, 'no exit after 15 s')]);
+    assert.equal(status, 5);
+    assert.ok(Date.now() - began < 6_000, `exit reported after ${Date.now() - began} ms`);
+    assert.equal(text.split('\n')[0], 'o'.repeat(50_000), 'its own output, whole and first');
+    await container.delete({ force: true });
+  },
+);
