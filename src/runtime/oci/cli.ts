@@ -14,7 +14,7 @@ import {
   isErrnoException,
 } from '../errors.js';
 import { lastRuntimeError } from './log.js';
-import { countInFlight, runThroughSpawner } from '../shim/spawner.js';
+import { countInFlight, runThroughSpawner, spawnerTakes } from '../shim/spawner.js';
 
 export interface RuntimeCommandOptions {
   signal?: AbortSignal;
@@ -187,63 +187,57 @@ function runDirectly(
   });
 }
 
-/** Undefined when the spawner is not the way (see runThroughSpawner). */
+/** Undefined when the spawner is not the way (see spawnerTakes). */
 function runThroughShimSpawner(
   binary: RuntimeBinary,
   argv: string[],
   timeoutMs: number,
   options: RuntimeCommandOptions,
 ): Promise<Outcome> | undefined {
-  if (!binary.shim) return undefined;
+  const shim = binary.shim;
+  if (!shim) return undefined;
   let executable: string;
   try {
     executable = resolvedExecutable(binary.runtime);
   } catch {
     return undefined; // Node's own spawn reports it
   }
-  let settle!: (outcome: Outcome | Promise<Outcome>) => void;
-  const settled = new Promise<Outcome>((resolve) => (settle = resolve));
-  let timedOut = false;
-  let aborted = false;
-  const done = (outcome: Omit<Outcome, 'timedOut' | 'aborted'>) => {
-    clearTimeout(timer);
-    options.signal?.removeEventListener('abort', onAbort);
-    settle({ ...outcome, timedOut, aborted });
-  };
-  const nothing = { code: null, signal: null, stdout: '', stderr: '' };
-  const kill = runThroughSpawner(
-    binary.shim,
-    { executable, args: argv, cwd: process.cwd(), input: options.input },
-    {
-      exited: (result) => done(result),
+  const request = { executable, args: argv, cwd: process.cwd(), input: options.input };
+  if (!spawnerTakes(shim, request)) return undefined;
+  return new Promise<Outcome>((resolve) => {
+    let timedOut = false;
+    let aborted = false;
+    let kill = () => {};
+    const onAbort = () => {
+      aborted = true;
+      kill();
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      kill();
+    }, timeoutMs);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const finish = (outcome: Outcome | Promise<Outcome>) => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      resolve(outcome);
+    };
+    const nothing = { code: null, signal: null, stdout: '', stderr: '' };
+    kill = runThroughSpawner(shim, request, {
+      exited: (result) => finish({ ...result, timedOut, aborted }),
       error: (code, message) => {
         if (code === 'ENOENT') resolvedExecutables.clear();
-        done({ ...nothing, notStarted: { code, message } });
+        finish({ ...nothing, timedOut, aborted, notStarted: { code, message } });
       },
-      lost: (spawned) => {
-        if (spawned) done({ ...nothing, lost: true });
-        else {
-          clearTimeout(timer);
-          options.signal?.removeEventListener('abort', onAbort);
-          settle(runDirectly(binary, argv, timeoutMs, options));
-        }
-      },
-    },
-  );
-  const onAbort = () => {
-    aborted = true;
-    kill?.();
-  };
-  const timer = setTimeout(() => {
-    timedOut = true;
-    kill?.();
-  }, timeoutMs);
-  if (!kill) {
-    clearTimeout(timer);
-    return undefined;
-  }
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-  return settled;
+      // Not started yet: this process runs it after all (the time limit starts again).
+      lost: (spawned) =>
+        finish(
+          spawned
+            ? { ...nothing, timedOut, aborted, lost: true }
+            : runDirectlyCounted(binary, argv, timeoutMs, options),
+        ),
+    });
+  });
 }
 
 /** PATH lookups of runtime names, kept while PATH stays the same (one access(2) per PATH entry saved per call). */

@@ -300,25 +300,22 @@ function spawnerOf(shim: string): Spawner {
 }
 
 /**
- * Runs a one-shot command through the spawner of `shim` rather than a fork of
- * this process, when that is the cheaper way: a spawner is already up, or
- * something else is being started. Returns undefined when the caller should
- * fork it itself (alone, no spawner, a shim without spawner mode, or a request
- * the spawner cannot carry: it should count itself with countInFlight while
- * it runs); else the function that kills the run.
+ * Whether a one-shot command should go through the spawner of `shim` rather
+ * than a fork of this process: a spawner is already up, or something else is
+ * in flight; and the spawner can carry the request (no empty argument, no NUL,
+ * not too long). Otherwise the caller forks it, counted with countInFlight.
  */
-export function runThroughSpawner(
-  shim: string,
-  request: RunRequest,
-  on: RunEvents,
-): (() => void) | undefined {
-  if (withoutSpawner.has(shim)) return undefined;
-  if (!spawners.has(shim) && inFlight === 0) return undefined;
+export function spawnerTakes(shim: string, request: RunRequest): boolean {
+  if (withoutSpawner.has(shim)) return false;
+  if (!spawners.has(shim) && inFlight === 0) return false;
   const fields = [request.cwd, request.executable, ...request.args, request.input ?? ''];
   // Empty fields end a request; NUL cannot be carried at all.
-  if (request.args.some((arg) => arg === '') || fields.some((f) => f.includes('\0')))
-    return undefined;
-  if (Buffer.byteLength(fields.join('')) > RUN_REQUEST_MAX) return undefined;
+  if (request.args.some((arg) => arg === '') || fields.some((f) => f.includes('\0'))) return false;
+  return Buffer.byteLength(fields.join('')) <= RUN_REQUEST_MAX;
+}
+
+/** Runs a command spawnerTakes accepted; returns the function that kills it. */
+export function runThroughSpawner(shim: string, request: RunRequest, on: RunEvents): () => void {
   const release = countInFlight();
   return spawnerOf(shim).run(request, {
     exited: (result) => (release(), on.exited(result)),
