@@ -11,9 +11,14 @@ import type { CgroupFileReader } from './parse.js';
 
 const ABSENT = -1;
 
+/**
+ * One read buffer for every instance: reads are synchronous and their text is
+ * copied out at once, and a buffer of their own would cost each container 16 kB.
+ */
+let scratch = Buffer.allocUnsafe(16 * 1024);
+
 export class OpenCgroupFiles implements Disposable {
   readonly #fds = new Map<string, number>();
-  #buffer = Buffer.allocUnsafe(16 * 1024);
 
   readonly read: CgroupFileReader = (dir, file) => {
     const path = `${dir}/${file}`;
@@ -44,13 +49,13 @@ export class OpenCgroupFiles implements Disposable {
     let length = 0;
     try {
       for (;;) {
-        if (length === this.#buffer.length) {
-          const bigger = Buffer.allocUnsafe(this.#buffer.length * 2);
-          this.#buffer.copy(bigger, 0, 0, length);
-          this.#buffer = bigger;
+        if (length === scratch.length) {
+          const bigger = Buffer.allocUnsafe(scratch.length * 2);
+          scratch.copy(bigger, 0, 0, length);
+          scratch = bigger;
         }
-        const room = this.#buffer.length - length;
-        const count = readSync(fd, this.#buffer, length, room, length);
+        const room = scratch.length - length;
+        const count = readSync(fd, scratch, length, room, length);
         length += count;
         if (count === 0 || count < room) break;
       }
@@ -59,7 +64,7 @@ export class OpenCgroupFiles implements Disposable {
         throw new CgroupNotFoundError(dir, undefined, { cause: err });
       throw err;
     }
-    return this.#buffer.toString('latin1', 0, length);
+    return scratch.toString('latin1', 0, length);
   }
 
   close(): void {
