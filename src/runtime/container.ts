@@ -113,7 +113,7 @@ export class Container implements AsyncDisposable {
     this.labels = Object.freeze([...record.labels]);
     this.noPivotRoot = record.noPivotRoot;
     this.timeout = timeout;
-    this.#config = config;
+    this.#config = config && retained(config);
     this.#record = { ...record };
   }
 
@@ -445,7 +445,7 @@ export class Container implements AsyncDisposable {
   }
 
   #bundleConfig(): BundleConfig {
-    this.#config ??= readBundleConfig(this.path);
+    this.#config ??= retained(readBundleConfig(this.path));
     return this.#config;
   }
 
@@ -488,4 +488,16 @@ export class Container implements AsyncDisposable {
     if (init.started === false) throw new ContainerNotStartedError();
     return init;
   }
+}
+
+/**
+ * What a container keeps of its bundle's config: the process (for its init
+ * and what execs inherit) and the cgroups path; a supervisor holds many.
+ */
+function retained(config: BundleConfig): BundleConfig {
+  const cgroupsPath = config.linux?.cgroupsPath;
+  return {
+    process: config.process,
+    ...(cgroupsPath !== undefined ? { linux: { cgroupsPath } } : {}),
+  };
 }
