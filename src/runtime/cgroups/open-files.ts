@@ -5,17 +5,12 @@
  * That is about 1 µs a file instead of about 9 for open+read+close. A cgroup
  * removed while its files are open reads as ENODEV: gone.
  */
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { CgroupNotFoundError } from './errors.js';
 import type { CgroupFileReader } from './parse.js';
+import { readSeqFile } from './seq-file.js';
 
 const ABSENT = -1;
-
-/**
- * One read buffer for every instance: reads are synchronous and their text is
- * copied out at once, and a buffer of their own would cost each container 16 kB.
- */
-let scratch = Buffer.allocUnsafe(16 * 1024);
 
 export class OpenCgroupFiles implements Disposable {
   readonly #fds = new Map<string, number>();
@@ -46,25 +41,14 @@ export class OpenCgroupFiles implements Disposable {
   }
 
   #readAll(dir: string, fd: number): string {
-    let length = 0;
     try {
-      for (;;) {
-        if (length === scratch.length) {
-          const bigger = Buffer.allocUnsafe(scratch.length * 2);
-          scratch.copy(bigger, 0, 0, length);
-          scratch = bigger;
-        }
-        const room = scratch.length - length;
-        const count = readSync(fd, scratch, length, room, length);
-        length += count;
-        if (count === 0 || count < room) break;
-      }
+      // The shared buffer of readSeqFile: one of its own would cost each container 16 kB.
+      return readSeqFile(fd, 0);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENODEV')
         throw new CgroupNotFoundError(dir, undefined, { cause: err });
       throw err;
     }
-    return scratch.toString('latin1', 0, length);
   }
 
   close(): void {

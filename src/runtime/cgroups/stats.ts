@@ -10,13 +10,14 @@
  * costs far more than the read. Callers should keep the CgroupPaths of a
  * container rather than resolve them per call (~0.1 ms each).
  */
-import { closeSync, existsSync, openSync, readSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync } from 'node:fs';
 import type { Stat } from './types.js';
 import { CgroupNotFoundError } from './errors.js';
 import { hugePageSizeName, type CgroupFileReader } from './parse.js';
 import type { CgroupPaths } from './paths.js';
 import { readStatsV1 } from './stats-v1.js';
 import { readStatsV2 } from './stats-v2.js';
+import { readSeqFile } from './seq-file.js';
 
 export { CgroupNotFoundError } from './errors.js';
 
@@ -51,11 +52,6 @@ export function hostHugePageSizes(): string[] {
 export function resetHugePageSizeCache(): void {
   pageSizeCache = undefined;
 }
-
-// One buffer for every read: the reads are synchronous, so nothing else can
-// be using it, and it spares an allocation (and an fstat, unlike readFileSync)
-// per file.
-let buffer = Buffer.allocUnsafe(16 * 1024);
 
 // Names of files found missing before (blkio's CFQ/BFQ-debug files, hugetlb
 // on a unified cgroup without that controller). They are probed with
@@ -96,21 +92,8 @@ export const readCgroupFile: CgroupFileReader = (dir, file) => {
     throw err;
   }
   try {
-    let len = 0;
-    for (;;) {
-      if (len === buffer.length) {
-        const bigger = Buffer.allocUnsafe(buffer.length * 2);
-        buffer.copy(bigger, 0, 0, len);
-        buffer = bigger;
-      }
-      const room = buffer.length - len;
-      const n = readSync(fd, buffer, len, room, null);
-      len += n;
-      // A cgroup file is a seq_file: one read returns all of it that fits,
-      // so a short read is the end (saving the read that would return 0).
-      if (n < room) break;
-    }
-    return buffer.toString('latin1', 0, len);
+    // Not readFileSync: no fstat, and no buffer allocated per file.
+    return readSeqFile(fd, null);
   } catch (err) {
     if (errnoCode(err) === 'ENODEV') throw gone(dir, err);
     throw err;
