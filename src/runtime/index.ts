@@ -22,6 +22,7 @@ export {
 export { ContainerProcess, type ProcessOwner } from './process.js';
 export type { BundleConfig, ProcessSpec } from './oci/spec.js';
 export { readBundleConfig, readBundleConfigText } from './oci/bundle.js';
+export { removeUnrecordedContainers } from './load.js';
 export { defaultBundleConfig, DEFAULT_CAPABILITIES, DEFAULT_PATH_ENV } from './oci/default-spec.js';
 export { DEFAULT_RUNTIME_CALL_TIMEOUT_MS, CHECKPOINT_TIMEOUT_MS } from './oci/cli.js';
 export { ControlMessage, type OutputStream } from './shim/protocol.js';

@@ -1,10 +1,10 @@
 /** Picking a container's processes back up from their folders. */
-import { readdirSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { InitProcessID } from './constants.js';
 import { ContainerNotFoundError, InvalidIdError, isErrnoException } from './errors.js';
 import { ContainerProcess, type ProcessOwner } from './process.js';
-import { processFiles } from './state/layout.js';
+import { StateFile, processFiles } from './state/layout.js';
 import { readPid, readProcessState, readStartTime } from './state/records.js';
 
 /**
@@ -74,4 +74,34 @@ export async function loadEach<C>(
     }
   }
   return result;
+}
+
+/**
+ * Removes the container folders under `root` that a create left before it
+ * recorded its container (it was killed between making the folder and
+ * renaming state.json into it): no state.json, nothing but the record's
+ * temporary file. Returns their ids. Only for whoever alone owns `root`, at
+ * start-up: a create in flight looks the same.
+ */
+export function removeUnrecordedContainers(root: string): string[] {
+  let entries;
+  try {
+    entries = readdirSync(root, { withFileTypes: true });
+  } catch (err) {
+    if (isErrnoException(err, 'ENOENT')) return [];
+    throw err;
+  }
+  const removed: string[] = [];
+  for (const entry of entries) {
+    if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
+    const dir = join(root, entry.name);
+    const inside = readdirSync(dir, { withFileTypes: true });
+    const unrecorded = inside.every(
+      (file) => file.isFile() && file.name.startsWith(`${StateFile}.tmp-`),
+    );
+    if (!unrecorded) continue;
+    rmSync(dir, { recursive: true, force: true });
+    removed.push(entry.name);
+  }
+  return removed;
 }

@@ -20,6 +20,7 @@ import {
   ProcessNotFoundError,
   State,
   isErrnoException,
+  removeUnrecordedContainers,
   validateId,
   writeFileAtomic,
   type Checkpoint,
@@ -399,6 +400,9 @@ export class Supervisor implements SupervisorApi {
 
   async #recover(): Promise<void> {
     this.#replayPendingExits();
+    // Creates killed before their container was recorded: nobody was told of them.
+    for (const id of removeUnrecordedContainers(this.stateDir))
+      this.#log.info({ id }, 'removed a container whose create was cut short before its record');
     const { containers, errors } = await Container.loadAll(this.stateDir, this.#loadOptions());
     for (const { id, error } of errors)
       this.#log.error({ id, err: error.message }, 'container cannot be loaded; left as it is');
