@@ -8,8 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Container, type ContainerProcess } from '../runtime/index.js';
 import { copyStdio, enterRawMode, followWindowSize } from './attach.js';
 import { InterruptedError } from './errors.js';
-import { interruptible, onInterrupt, progress } from './progress.js';
-import { signalName } from './signals.js';
+import { forwardInterrupts, interruptible, progress } from './progress.js';
 
 /** After the exit, how long the output may take to end (the shim drained it already). */
 const DRAIN_WAIT_MS = 5_000;
@@ -68,12 +67,7 @@ export async function runLocal(options: LocalRunOptions): Promise<number> {
         proc.resize(width, height).catch(() => {});
       });
     }
-    let interrupts = 0;
-    stopSignals = onInterrupt((signal) => {
-      interrupts++;
-      const number = interrupts >= 3 ? 9 : signal === 'SIGTERM' ? 15 : 2;
-      if (interrupts === 2)
-        process.stderr.write(`\r\nberth: ${signalName(number)} sent; again sends SIGKILL\r\n`);
+    stopSignals = forwardInterrupts((number) => {
       proc.signal(number).catch(() => {});
     });
     const status = await proc.wait();

@@ -3,6 +3,7 @@
  * terminal, and only once the wait has lasted a moment), and Ctrl-C handling
  * scoped to the wait.
  */
+import { signalName } from './signals.js';
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 /** Waits shorter than this show nothing. */
@@ -65,4 +66,20 @@ export function interruptible(): { signal: AbortSignal; release: () => void } {
   const controller = new AbortController();
   const release = onInterrupt(() => controller.abort());
   return { signal: controller.signal, release };
+}
+
+/**
+ * Forwards our interrupts to an attached process as attach does: SIGINT or
+ * SIGTERM as themselves, the second one said out loud, the third as SIGKILL.
+ * Returns the undo.
+ */
+export function forwardInterrupts(send: (signal: number) => void): () => void {
+  let interrupts = 0;
+  return onInterrupt((signal) => {
+    interrupts++;
+    const number = interrupts >= 3 ? 9 : signal === 'SIGTERM' ? 15 : 2;
+    if (interrupts === 2)
+      process.stderr.write(`\r\nberth: ${signalName(number)} sent; again sends SIGKILL\r\n`);
+    send(number);
+  });
 }

@@ -11,8 +11,7 @@ import { FifoSet, copyStdio, enterRawMode, followWindowSize, type StdioPaths } f
 import type { BerthClient, EventStream } from './client.js';
 import { CliError, InterruptedError, isServiceError } from './errors.js';
 import { timestampFromNs, timestampNs } from './output.js';
-import { interruptible, onInterrupt, progress } from './progress.js';
-import { signalName } from './signals.js';
+import { forwardInterrupts, interruptible, progress } from './progress.js';
 
 /** How long to wait for berthd's `live` marker before starting anyway. */
 const LIVE_WAIT_MS = 2_000;
@@ -193,12 +192,7 @@ export async function runAttached(options: AttachedStart): Promise<number> {
         client.updateProcess({ id, pid, width, height }).catch(() => {});
       });
     }
-    let interrupts = 0;
-    stopSignals = onInterrupt((signal) => {
-      interrupts++;
-      const number = interrupts >= 3 ? 9 : signal === 'SIGTERM' ? 15 : 2;
-      if (interrupts === 2)
-        process.stderr.write(`\r\nberth: ${signalName(number)} sent; again sends SIGKILL\r\n`);
+    stopSignals = forwardInterrupts((number) => {
       client.signal(id, pid, number).catch(() => {});
     });
     const status = await watcher.wait(pid);

@@ -37,6 +37,18 @@ export interface SpecOptions extends Overrides {
 
 type Json = Record<string, unknown>;
 
+/** The overrides that `spec` and `run` take from their command line (CMD, -e, --cwd, limits). */
+export function overridesFromOptions(opts: Record<string, unknown>, command: string[]): Overrides {
+  return {
+    ...(command.length ? { args: command } : {}),
+    ...((opts.env as string[] | undefined)?.length ? { env: opts.env as string[] } : {}),
+    ...(opts.cwd !== undefined ? { cwd: opts.cwd as string } : {}),
+    ...(opts.hostname !== undefined ? { hostname: opts.hostname as string } : {}),
+    ...(opts.memory !== undefined ? { memory: opts.memory as bigint } : {}),
+    ...(opts.cpus !== undefined ? { cpus: opts.cpus as number } : {}),
+  };
+}
+
 /** The library's default config (what `runc spec` writes, plus /tmp) with the command line's overrides. */
 export function defaultSpec(options: SpecOptions = {}): Json {
   return applyOverrides(defaultBundleConfig(options.rootfs), options);

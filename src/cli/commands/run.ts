@@ -18,6 +18,7 @@ import {
   applyOverrides,
   bundleWantsTerminal,
   defaultSpec,
+  overridesFromOptions,
   readRelocatedConfig,
   writeConfig,
   type Overrides,
@@ -51,14 +52,7 @@ function prepareBundle(
   opts: Record<string, unknown>,
   command: string[],
 ): PreparedBundle {
-  const overrides: Overrides = {
-    ...(command.length ? { args: command } : {}),
-    ...((opts.env as string[] | undefined)?.length ? { env: opts.env as string[] } : {}),
-    ...(opts.cwd !== undefined ? { cwd: opts.cwd as string } : {}),
-    ...(opts.hostname !== undefined ? { hostname: opts.hostname as string } : {}),
-    ...(opts.memory !== undefined ? { memory: opts.memory as bigint } : {}),
-    ...(opts.cpus !== undefined ? { cpus: opts.cpus as number } : {}),
-  };
+  const overrides: Overrides = overridesFromOptions(opts, command);
   const size = opts.tty === true ? terminalSize() : undefined;
   if (size) overrides.consoleSize = size;
   const dir = join(stateDir, BUNDLES_DIR, id);

@@ -4,18 +4,13 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { bytesArg, envArg, positiveNumberArg } from '../parse.js';
-import { configJson, defaultSpec, writeConfig } from '../spec.js';
+import { configJson, defaultSpec, overridesFromOptions, writeConfig } from '../spec.js';
 import { examples, leaf, type Action } from './common.js';
 
 const specAction: Action<[string[]]> = async (ctx, [command], opts) => {
   const config = defaultSpec({
     ...(opts.rootfs !== undefined ? { rootfs: resolve(opts.rootfs as string) } : {}),
-    ...(command.length ? { args: command } : {}),
-    ...((opts.env as string[] | undefined)?.length ? { env: opts.env as string[] } : {}),
-    ...(opts.cwd !== undefined ? { cwd: opts.cwd as string } : {}),
-    ...(opts.hostname !== undefined ? { hostname: opts.hostname as string } : {}),
-    ...(opts.memory !== undefined ? { memory: opts.memory as bigint } : {}),
-    ...(opts.cpus !== undefined ? { cpus: opts.cpus as number } : {}),
+    ...overridesFromOptions(opts, command),
     terminal: opts.terminal !== false,
   });
   if (opts.stdout) {
