@@ -52,21 +52,7 @@ export function harness(name: string): Harness {
       try {
         for (const daemon of daemons) {
           if (daemon.child.exitCode !== null || daemon.child.signalCode !== null) continue;
-          const client = connect(daemon.address);
-          try {
-            const state = await client.state({ id: '' });
-            for (const c of state.containers)
-              await client.signal({ id: c.id, pid: 'init', signal: 9 }).catch(() => {});
-            await waitFor(
-              async () => (await client.state({ id: '' })).containers.length === 0,
-              'containers gone',
-              10_000,
-            ).catch(() => {});
-          } catch {
-            // Not answering.
-          } finally {
-            client.close();
-          }
+          await killContainersThrough(daemon.address);
           process.kill(daemon.pid, 'SIGTERM');
           const stopped = await Promise.race([
             daemon.exited,
@@ -225,4 +211,23 @@ export function figures(daemon: Daemon, idPrefix: string): Figures {
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Kills every container of the berthd at `address` through its API and waits (10 s at most) for them to go. */
+export async function killContainersThrough(address: string): Promise<void> {
+  const client = connect(address);
+  try {
+    const state = await client.state({ id: '' });
+    for (const c of state.containers)
+      await client.signal({ id: c.id, pid: 'init', signal: 9 }).catch(() => {});
+    await waitFor(
+      async () => (await client.state({ id: '' })).containers.length === 0,
+      'containers gone',
+      10_000,
+    ).catch(() => {});
+  } catch {
+    // Not answering: the caller stops it by its PID.
+  } finally {
+    client.close();
+  }
 }

@@ -27,7 +27,12 @@ import type { Event } from '../../src/api/generated/berth.js';
 import { packageVersion } from '../../src/api/version.js';
 import { tempDir, writeBundle, type BundleOptions } from '../../support/busybox.js';
 import { connect, healthCheck, type TestClient } from '../helpers/api-client.js';
-import { createRequest, execRequest, waitFor } from '../helpers/berthd-load.js';
+import {
+  createRequest,
+  execRequest,
+  killContainersThrough,
+  waitFor,
+} from '../helpers/berthd-load.js';
 import {
   berthdPath,
   pidAlive,
@@ -140,21 +145,7 @@ after(async () => {
   for (const daemon of daemons) {
     if (daemon.child.exitCode === null && daemon.child.signalCode === null) {
       // Kill its containers through its own API, then stop it.
-      const client = connect(daemon.address);
-      try {
-        const state = await client.state({ id: '' });
-        for (const c of state.containers)
-          await client.signal({ id: c.id, pid: 'init', signal: 9 }).catch(() => {});
-        await waitFor(
-          async () => (await client.state({ id: '' })).containers.length === 0,
-          'containers gone',
-          10_000,
-        ).catch(() => {});
-      } catch {
-        // Not answering: the fallbacks below.
-      } finally {
-        client.close();
-      }
+      await killContainersThrough(daemon.address);
       const stopped = await Promise.race([stopBerthd(daemon), sleep(10_000, 'timeout' as const)]);
       if (stopped === 'timeout') {
         process.kill(daemon.pid, 'SIGKILL');

@@ -14,24 +14,8 @@ import type { ServiceError } from '@grpc/grpc-js';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { writeBundle } from '../../support/busybox.js';
 import { connect, type TestClient } from '../helpers/api-client.js';
+import { createRequest } from '../helpers/berthd-load.js';
 import { leftBehind, startHostileBerthd, type HostileDaemon } from '../helpers/hostile-daemon.js';
-
-function createRequest(id: string, bundlePath: string, extra: Record<string, string> = {}) {
-  return {
-    id,
-    bundlePath,
-    checkpoint: '',
-    stdin: '',
-    stdout: '',
-    stderr: '',
-    labels: [],
-    noPivotRoot: false,
-    runtime: '',
-    runtimeArgs: [],
-    checkpointDir: '',
-    ...extra,
-  };
-}
 
 describe('a FIFO no one opens does not hold berthd up', async () => {
   const daemon: HostileDaemon = await startHostileBerthd(['--start-timeout', '2s']);

@@ -12,6 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { writeBundle } from '../../support/busybox.js';
 import { connect, type TestClient } from '../helpers/api-client.js';
+import { createRequest } from '../helpers/berthd-load.js';
 import { leftBehind, startHostileBerthd, type HostileDaemon } from '../helpers/hostile-daemon.js';
 
 /** Runs a connect attempt on `socket` as uid/gid 65534 (nobody); resolves with what it printed. */
@@ -72,19 +73,7 @@ describe('berthd’s socket and ids against other users and path tricks', async 
     const tmpBefore = readdirSync(tmpdir()).filter((n) => n.includes(tag));
     for (const id of ids) {
       await assert.rejects(
-        client.createContainer({
-          id,
-          bundlePath: bundle,
-          checkpoint: '',
-          stdin: '',
-          stdout: '',
-          stderr: '',
-          labels: [],
-          noPivotRoot: false,
-          runtime: '',
-          runtimeArgs: [],
-          checkpointDir: '',
-        }),
+        client.createContainer(createRequest(id, bundle)),
         (err: ServiceError) => {
           assert.equal(
             err.code,
