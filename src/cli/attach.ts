@@ -15,7 +15,9 @@ import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { forwardInterrupts } from './progress.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -238,4 +240,45 @@ export function followWindowSize(
   send();
   process.on('SIGWINCH', send);
   return () => void process.off('SIGWINCH', send);
+}
+
+/** After the exit, how long the output may take to end (the shim drained it already). */
+const DRAIN_WAIT_MS = 5_000;
+
+/** What our terminal needs of a started process to stay attached to it. */
+export interface AttachedProcess {
+  streams: ProcessStreams;
+  terminal: boolean;
+  /** A terminal's end-of-file, sent once our input is all written (pipes end with their stream). */
+  closeStdin(): void;
+  resize(width: number, height: number): void;
+  signal(number: number): void;
+  wait(): Promise<number>;
+}
+
+/**
+ * Our stdio attached to a started process until it exits: raw mode and
+ * window size for a terminal, our interrupts forwarded (forwardInterrupts),
+ * its output drained. Resolves with its exit status; all undone after.
+ */
+export async function attachUntilExit(proc: AttachedProcess): Promise<number> {
+  let restoreTerminal = () => {};
+  let stopResize = () => {};
+  let stopSignals = () => {};
+  let copying: Copying | undefined;
+  try {
+    if (proc.terminal) restoreTerminal = enterRawMode();
+    copying = copyStdio(proc.streams, proc.terminal ? { onStdinEnd: () => proc.closeStdin() } : {});
+    if (proc.terminal)
+      stopResize = followWindowSize(({ width, height }) => proc.resize(width, height));
+    stopSignals = forwardInterrupts((number) => proc.signal(number));
+    const status = await proc.wait();
+    await Promise.race([copying.drained, sleep(DRAIN_WAIT_MS, undefined, { ref: false })]);
+    return status;
+  } finally {
+    stopSignals();
+    stopResize();
+    restoreTerminal();
+    copying?.stop();
+  }
 }

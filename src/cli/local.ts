@@ -4,14 +4,10 @@
  * state dir (never berthd's), is attached to our stdio through the library's
  * pipes, and is deleted once it has exited.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Container, type ContainerProcess } from '../runtime/index.js';
-import { copyStdio, enterRawMode, followWindowSize } from './attach.js';
+import { attachUntilExit } from './attach.js';
 import { InterruptedError } from './errors.js';
-import { forwardInterrupts, interruptible, progress } from './progress.js';
-
-/** After the exit, how long the output may take to end (the shim drained it already). */
-const DRAIN_WAIT_MS = 5_000;
+import { interruptible, progress } from './progress.js';
 
 export interface LocalRunOptions {
   stateDir: string;
@@ -35,10 +31,6 @@ export async function runLocal(options: LocalRunOptions): Promise<number> {
     ...(options.labels?.length ? { labels: options.labels } : {}),
     ...(options.noPivotRoot ? { noPivotRoot: true } : {}),
   });
-  let restoreTerminal = () => {};
-  let stopResize = () => {};
-  let stopSignals = () => {};
-  let copying: ReturnType<typeof copyStdio> | undefined;
   try {
     const interrupt = interruptible();
     const shown = progress(`starting ${options.id}`);
@@ -57,27 +49,15 @@ export async function runLocal(options: LocalRunOptions): Promise<number> {
       interrupt.release();
     }
     const proc = init;
-    if (options.terminal) restoreTerminal = enterRawMode();
-    copying = copyStdio(proc, {
-      // The pipe's end is the process's end-of-file; a terminal needs its EOF character.
-      ...(options.terminal ? { onStdinEnd: () => void proc.closeStdin().catch(() => {}) } : {}),
+    return await attachUntilExit({
+      streams: proc,
+      terminal: options.terminal,
+      closeStdin: () => void proc.closeStdin().catch(() => {}),
+      resize: (width, height) => void proc.resize(width, height).catch(() => {}),
+      signal: (number) => void proc.signal(number).catch(() => {}),
+      wait: () => proc.wait(),
     });
-    if (options.terminal) {
-      stopResize = followWindowSize(({ width, height }) => {
-        proc.resize(width, height).catch(() => {});
-      });
-    }
-    stopSignals = forwardInterrupts((number) => {
-      proc.signal(number).catch(() => {});
-    });
-    const status = await proc.wait();
-    await Promise.race([copying.drained, sleep(DRAIN_WAIT_MS, undefined, { ref: false })]);
-    return status;
   } finally {
-    stopSignals();
-    stopResize();
-    restoreTerminal();
-    copying?.stop();
     // Nothing stays behind a daemonless run: runtime state, cgroups, state folder.
     await container.delete({ force: true });
   }

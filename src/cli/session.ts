@@ -7,16 +7,14 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Event } from '../api/generated/berth.js';
-import { FifoSet, copyStdio, enterRawMode, followWindowSize, type StdioPaths } from './attach.js';
+import { FifoSet, attachUntilExit, type StdioPaths } from './attach.js';
 import type { BerthClient, EventStream } from './client.js';
 import { CliError, InterruptedError, isServiceError } from './errors.js';
 import { timestampFromNs, timestampNs } from './output.js';
-import { forwardInterrupts, interruptible, progress } from './progress.js';
+import { interruptible, progress } from './progress.js';
 
 /** How long to wait for berthd's `live` marker before starting anyway. */
 const LIVE_WAIT_MS = 2_000;
-/** After the exit event, how long the output may take to end (the shim drained it already). */
-const DRAIN_WAIT_MS = 5_000;
 /** How long a lost event stream is retried (berthd restarting) before giving up. */
 const RECONNECT_MS = 15_000;
 
@@ -153,10 +151,6 @@ export async function runAttached(options: AttachedStart): Promise<number> {
   const { client, id, pid, terminal } = options;
   const watcher = await ExitWatcher.subscribe(client, id);
   let fifos: FifoSet | undefined;
-  let restoreTerminal = () => {};
-  let stopResize = () => {};
-  let stopSignals = () => {};
-  let copying: ReturnType<typeof copyStdio> | undefined;
   try {
     fifos = await FifoSet.open(terminal);
     const interrupt = interruptible();
@@ -175,34 +169,17 @@ export async function runAttached(options: AttachedStart): Promise<number> {
       interrupt.release();
     }
     fifos.release();
-    if (terminal) restoreTerminal = enterRawMode();
-    copying = copyStdio(fifos.streams, {
-      // The FIFO's end is the process's end-of-file; a terminal needs its EOF character.
-      ...(terminal
-        ? {
-            // Once our input is all in the FIFO: the shim passes it on before the EOF.
-            onStdinEnd: () => {
-              client.updateProcess({ id, pid, closeStdin: true }).catch(() => {});
-            },
-          }
-        : {}),
+    return await attachUntilExit({
+      streams: fifos.streams,
+      terminal,
+      // Once our input is all in the FIFO: the shim passes it on before the EOF.
+      closeStdin: () => void client.updateProcess({ id, pid, closeStdin: true }).catch(() => {}),
+      resize: (width, height) =>
+        void client.updateProcess({ id, pid, width, height }).catch(() => {}),
+      signal: (number) => void client.signal(id, pid, number).catch(() => {}),
+      wait: () => watcher.wait(pid),
     });
-    if (terminal) {
-      stopResize = followWindowSize(({ width, height }) => {
-        client.updateProcess({ id, pid, width, height }).catch(() => {});
-      });
-    }
-    stopSignals = forwardInterrupts((number) => {
-      client.signal(id, pid, number).catch(() => {});
-    });
-    const status = await watcher.wait(pid);
-    await Promise.race([copying.drained, sleep(DRAIN_WAIT_MS, undefined, { ref: false })]);
-    return status;
   } finally {
-    stopSignals();
-    stopResize();
-    restoreTerminal();
-    copying?.stop();
     fifos?.close();
     watcher.close();
   }
