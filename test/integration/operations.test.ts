@@ -103,7 +103,7 @@ describe('OOM', () => {
 });
 
 describe('updateResources', () => {
-  test('every field reaches the cgroup (or the runtime), unset fields are not touched, bad values fail cleanly', async () => {
+  test('every field reaches the cgroup (or the runtime), unset fields are not touched, bad values fail cleanly', async (t) => {
     const record = join(box.base, 'update-calls.txt');
     rmSync(record, { force: true });
     rmSync(`${record}.stdin`, { force: true });
@@ -117,13 +117,23 @@ describe('updateResources', () => {
       await init.start();
       const pid = init.systemPid;
 
+      // Kernels without CFQ/BFQ (no blkio.weight nor blkio.bfq.weight) cannot take a
+      // weight: runc fails writing the file. Ask for one only where the kernel has it.
+      const blkio = cgroupPathsForPid(pid).v1.get('blkio')!;
+      const weightFile = ['blkio.weight', 'blkio.bfq.weight'].find((name) =>
+        existsSync(join(blkio, name)),
+      );
+      if (!weightFile)
+        t.diagnostic(
+          `blkioWeight not checked: this kernel's blkio cgroup (${blkio}) has no blkio.weight nor blkio.bfq.weight`,
+        );
       await container.updateResources({
         cpuShares: 512,
         cpuPeriod: 50_000,
         cpuQuota: 25_000,
         cpusetCpus: '0',
         cpusetMems: '0',
-        blkioWeight: 300,
+        ...(weightFile ? { blkioWeight: 300 } : {}),
         memory: 64 * MiB,
         memoryReservation: 32 * MiB,
         memorySwap: 128 * MiB,
@@ -135,16 +145,13 @@ describe('updateResources', () => {
       assert.equal(cgroupFile(pid, 'cpu', 'cpu.cfs_quota_us'), '25000');
       assert.equal(cgroupFile(pid, 'cpuset', 'cpuset.cpus'), '0');
       assert.equal(cgroupFile(pid, 'cpuset', 'cpuset.mems'), '0');
-      const blkio = cgroupPathsForPid(pid).v1.get('blkio')!;
-      const weightFile = existsSync(join(blkio, 'blkio.weight'))
-        ? 'blkio.weight'
-        : 'blkio.bfq.weight';
-      assert.equal(
-        cgroupFile(pid, 'blkio', weightFile)
-          .split('\n')[0]!
-          .replace(/^default /, ''),
-        '300',
-      );
+      if (weightFile)
+        assert.equal(
+          cgroupFile(pid, 'blkio', weightFile)
+            .split('\n')[0]!
+            .replace(/^default /, ''),
+          '300',
+        );
       assert.equal(cgroupFile(pid, 'memory', 'memory.limit_in_bytes'), String(64 * MiB));
       assert.equal(cgroupFile(pid, 'memory', 'memory.soft_limit_in_bytes'), String(32 * MiB));
       assert.equal(cgroupFile(pid, 'memory', 'memory.memsw.limit_in_bytes'), String(128 * MiB));
