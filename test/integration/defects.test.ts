@@ -368,3 +368,42 @@ describe('closeStdin after a write', () => {
     await container.delete({ force: true });
   });
 });
+
+/** Runs `body` with `vars` set in the environment (the shim and the runtime inherit it). */
+async function withEnv<T>(vars: Record<string, string>, body: () => Promise<T>): Promise<T> {
+  const saved = Object.keys(vars).map((name) => [name, process.env[name]] as const);
+  Object.assign(process.env, vars);
+  try {
+    return await body();
+  } finally {
+    for (const [name, value] of saved) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+}
+
+describe('issue 14: forced deletes, runtime words, deletes after a hung start', () => {
+  test('3. delete() after a start that timed out on a hanging runtime does not ask the runtime again', async () => {
+    // The fixture hangs on create only; the second runtime hangs on everything but start.
+    const runtimes = [
+      { name: 'hanging-runtime', hangOn: '' },
+      { name: 'hang-on-runtime', hangOn: 'create state delete' },
+    ];
+    for (const { name, hangOn } of runtimes) {
+      const container = await box.create(
+        { args: ['sleep', '100'] },
+        { runtime: fakeRuntime(name), timeout: 500 },
+      );
+      await withEnv({ BERTH_HANG_ON: hangOn }, async () => {
+        await assert.rejects(container.start(), ContainerStartTimeoutError);
+        const began = Date.now();
+        await container.delete();
+        const ms = Date.now() - began;
+        console.log(`# ${name}: delete after a timed-out start: ${ms} ms`);
+        assert.ok(ms < 500, `${name}: delete took ${ms} ms`);
+      });
+      assertNothingLeft(box.root, [container.id]);
+    }
+  });
+});
