@@ -146,6 +146,13 @@ static void on_control(unsigned type, unsigned w, unsigned h)
 		else
 			eof_pending = true;
 		break;
+	case CONTROL_DISCARD_OUTPUT: {
+		size_t held = stream_drop_output(&g_out) + stream_drop_output(&g_err);
+		log_info("control: discard output; %zu bytes held dropped, the rest is read and "
+			 "dropped",
+			 held);
+		break;
+	}
 	case CONTROL_RESIZE:
 		if (w > 0xffff || h > 0xffff) {
 			/* A terminal's size is 16 bits: no silent truncation to another size. */
@@ -325,8 +332,8 @@ static void run_loop(void)
 		tags[n++] = (tag_);                                                                \
 	} while (0)
 		ADD(reaper_fd(), POLLIN, T_SIG);
-		if (phase != PH_DRAIN)
-			ADD(control_fd, POLLIN, T_CTL);
+		/* Also while draining: a caller may give up on the output it did not read. */
+		ADD(control_fd, POLLIN, T_CTL);
 		if (listen_fd >= 0 && conn_fd < 0)
 			ADD(listen_fd, POLLIN, T_LISTEN);
 		if (conn_fd >= 0)

@@ -399,13 +399,15 @@ void stream_step(struct stream *s)
 		return;
 	ssize_t n = read(s->src, s->buf, s->cap);
 	if (n > 0) {
-		s->off = 0;
-		s->len = (size_t)n;
 		s->last_io = mono_ms();
 		if (s->draining) {
 			s->chunk_leftover = s->read_since_exit >= s->own_left;
 			s->read_since_exit += (unsigned long long)n;
 		}
+		if (s->discard)
+			return;
+		s->off = 0;
+		s->len = (size_t)n;
 		flush(s);
 		return;
 	}
@@ -483,4 +485,14 @@ void stream_discard(struct stream *s, unsigned long long *buffered, unsigned lon
 			break; /* empty for now (EAGAIN), EOF, or EIO from a pty master */
 	}
 	stream_teardown(s);
+}
+
+size_t stream_drop_output(struct stream *s)
+{
+	if (s->kind != S_OUT || !s->active)
+		return 0;
+	size_t held = s->len - s->off;
+	s->off = s->len = 0;
+	s->discard = true;
+	return held;
 }

@@ -42,6 +42,8 @@ struct stream {
 	unsigned long long own_left; /* bytes in the pipe at the exit (FIONREAD) */
 	unsigned long long read_since_exit;
 	bool chunk_leftover; /* the buffered chunk was read after all of the own output */
+	/* Output nobody wants: read and dropped, never written (discarded on request). */
+	bool discard;
 };
 
 extern struct stream g_in, g_out, g_err;
@@ -54,6 +56,11 @@ void stream_step(struct stream *s);
 bool stream_out_done(const struct stream *s);
 void stream_close_stdin(struct stream *s);
 void stream_teardown(struct stream *s);
+/*
+ * Nobody wants s's output any more: what it holds and everything it reads
+ * from now on is dropped. Returns the bytes it held.
+ */
+size_t stream_drop_output(struct stream *s);
 
 /*
  * After the process exited, an output stream is done once its source reached

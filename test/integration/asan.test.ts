@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { builtShimPath } from '../../src/runtime/shim/binary.js';
 import { readAll, sandbox, type Sandbox } from '../helpers/env.js';
 
@@ -58,6 +59,12 @@ test('the shim runs clean under AddressSanitizer', { skip: skipReason }, async (
   assert.equal(await shell.wait(), 0);
   assert.match(await shellOut, /30 90/);
   await tty.delete({ force: true });
+
+  // Output nobody reads, discarded by a forced delete.
+  const chatty = await box.create({ args: ['yes'] }, { shim: asanShim });
+  await chatty.run({ stdio: { stdout: 'pipe' } });
+  await sleep(200);
+  await chatty.delete({ force: true });
 
   const found = readdirSync(reports).map(
     (name) => `${name}:\n${readFileSync(join(reports, name), 'utf8')}`,

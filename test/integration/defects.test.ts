@@ -383,7 +383,39 @@ async function withEnv<T>(vars: Record<string, string>, body: () => Promise<T>):
   }
 }
 
+/** Resolves 'ended' once the stream emits 'end' or 'close'. */
+function ended(stream: NodeJS.ReadableStream): Promise<'ended'> {
+  return new Promise((resolve) => {
+    stream.once('end', () => resolve('ended'));
+    stream.once('close', () => resolve('ended'));
+  });
+}
+
 describe('issue 14: forced deletes, runtime words, deletes after a hung start', () => {
+  test('1. force-delete while init and an exec write to piped stdouts nobody reads: prompt, 137, streams end', async () => {
+    const container = await box.create({ args: ['yes', 'x'.repeat(200)] });
+    const init = await container.run({ stdio: { stdout: 'pipe' } });
+    const exec = await container.exec(
+      'chatty',
+      { args: ['sh', '-c', 'while :; do echo yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy; done'] },
+      { stdio: { stdout: 'pipe', stderr: 'pipe' } },
+    );
+    const streamsEnded = Promise.all([init.stdout!, exec.stdout!, exec.stderr!].map(ended));
+    // Long enough for the pipes, the shims' buffers and the FIFOs to fill up.
+    await sleep(300);
+    const began = Date.now();
+    await container.delete({ force: true });
+    const ms = Date.now() - began;
+    console.log(`# force delete with unread piped output: ${ms} ms`);
+    assert.ok(ms < 1500, `delete took ${ms} ms`);
+    assert.equal(init.exitStatus(), 137);
+    assert.equal(exec.exitStatus(), 137);
+    assert.equal(await init.wait(), 137);
+    const outcome = await Promise.race([streamsEnded.then(() => 'ended'), sleep(2000, 'hang')]);
+    assert.equal(outcome, 'ended');
+    assertNothingLeft(box.root, [container.id]);
+  });
+
   test('3. delete() after a start that timed out on a hanging runtime does not ask the runtime again', async () => {
     // The fixture hangs on create only; the second runtime hangs on everything but start.
     const runtimes = [
