@@ -416,6 +416,69 @@ describe('issue 14: forced deletes, runtime words, deletes after a hung start', 
     assertNothingLeft(box.root, [container.id]);
   });
 
+  describe('2. a runtime that fails with words on its stderr only', () => {
+    const runtime = fakeRuntime('muttering-runtime');
+    const cases = [
+      { how: 'run', stderr: undefined },
+      { how: 'start', stderr: 'pipe' },
+      { how: 'run', stderr: 'file' },
+      { how: 'start', stderr: 'terminal' },
+    ] as const;
+    for (const { how, stderr } of cases) {
+      test(`${how}() with stderr ${stderr ?? 'default'}: RuntimeError quoting the last lines`, async () => {
+        const container = await box.create(
+          { args: ['sleep', '100'], terminal: stderr === 'terminal' },
+          { runtime },
+        );
+        const stdio =
+          stderr === 'pipe'
+            ? { stderr: 'pipe' }
+            : stderr === 'file'
+              ? { stderr: join(box.base, `${container.id}.err`) }
+              : {};
+        for (const lines of [1, 400]) {
+          const err = await withEnv({ BERTH_FAIL_LINES: String(lines) }, () =>
+            container[how]({ stdio }).then(
+              () => assert.fail('the start succeeded'),
+              (e: unknown) => e,
+            ),
+          );
+          assert.ok(err instanceof RuntimeError, `${lines} lines: ${String(err)}`);
+          assert.match(err.message, new RegExp(`boom ${lines} of ${lines}: the runtime broke$`));
+          assert.ok(err.message.length < 1100, `bounded: ${err.message.length} chars`);
+          if (lines > 1) {
+            assert.doesNotMatch(err.message, /boom 1 of/, 'the first lines are dropped');
+            assert.match(err.message, new RegExp(`boom ${lines - 1} of ${lines}`));
+          }
+          assert.deepEqual(readdirSync(container.dir), ['state.json']);
+        }
+        await container.delete();
+        assertNothingLeft(box.root, [container.id]);
+      });
+    }
+
+    test('calls the library runs itself (pause, status): RuntimeError quoting the last lines', async () => {
+      const container = await box.create({ args: ['sleep', '100'] }, { runtime });
+      await withEnv({ BERTH_FAIL_ON: 'none' }, () => container.run());
+      await withEnv({ BERTH_FAIL_ON: 'pause state', BERTH_FAIL_LINES: '400' }, async () => {
+        for (const call of [() => container.pause(), () => container.status()]) {
+          const err = await call().then(
+            () => assert.fail('the call succeeded'),
+            (e: unknown) => e,
+          );
+          assert.ok(err instanceof RuntimeError, String(err));
+          assert.match(err.message, /boom 400 of 400: the runtime broke$/);
+          assert.match(err.message, /boom 399 of 400/);
+          assert.doesNotMatch(err.message, /boom 1 of/);
+          assert.ok(err.message.length < 1100, `bounded: ${err.message.length} chars`);
+          assert.equal(err.exitCode, 1);
+        }
+      });
+      await container.delete({ force: true });
+      assertNothingLeft(box.root, [container.id]);
+    });
+  });
+
   test('3. delete() after a start that timed out on a hanging runtime does not ask the runtime again', async () => {
     // The fixture hangs on create only; the second runtime hangs on everything but start.
     const runtimes = [

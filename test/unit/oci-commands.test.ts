@@ -17,7 +17,7 @@ import {
   stateCommand,
   updateCommand,
 } from '../../src/runtime/oci/commands.js';
-import { lastRuntimeError } from '../../src/runtime/oci/log.js';
+import { RUNTIME_WORDS_MAX, lastRuntimeError } from '../../src/runtime/oci/log.js';
 
 describe('subcommands', () => {
   test('one builder each', () => {
@@ -94,6 +94,21 @@ describe('the runtime error in its log', () => {
     assert.equal(lastRuntimeError('{"level":"info","msg":"ok"}\nplain words'), 'plain words');
     assert.equal(lastRuntimeError('{not json after all'), '{not json after all');
     assert.equal(lastRuntimeError(''), undefined);
+  });
+
+  test('plain text: the last lines, joined on one line, bounded, a cut marked', () => {
+    assert.equal(lastRuntimeError('usage: x\n\n  boom: no\n'), 'usage: x; boom: no');
+    const many = Array.from({ length: 500 }, (_, i) => `boom ${i + 1}`).join('\n');
+    const words = lastRuntimeError(many)!;
+    assert.ok(words.length <= RUNTIME_WORDS_MAX, `${words.length} chars`);
+    assert.ok(words.startsWith('…boom '), words.slice(0, 20));
+    assert.ok(words.endsWith('; boom 499; boom 500'));
+    assert.doesNotMatch(words, /boom 1;/);
+    const oneLong = `${'a'.repeat(3000)} the cause`;
+    assert.equal(lastRuntimeError(oneLong), `…${oneLong.slice(-(RUNTIME_WORDS_MAX - 1))}`);
+    const longError = JSON.stringify({ level: 'error', msg: `${'x'.repeat(5000)} cause` });
+    assert.ok(lastRuntimeError(`plain\n${longError}`)!.endsWith('x cause'));
+    assert.equal(lastRuntimeError(`plain\n${longError}`)!.length, RUNTIME_WORDS_MAX);
   });
 });
 
