@@ -457,6 +457,30 @@ describe('issue 14: forced deletes, runtime words, deletes after a hung start', 
       });
     }
 
+    test('exec() with a piped stderr: RuntimeError quoting them; on /dev/null they are lost', async () => {
+      const container = await box.create({ args: ['sleep', '100'] }, { runtime });
+      await withEnv({ BERTH_FAIL_ON: 'none' }, () => container.run());
+      await withEnv({ BERTH_FAIL_ON: 'exec', BERTH_FAIL_LINES: '3' }, async () => {
+        const spec = { args: ['true'] };
+        await assert.rejects(
+          container.exec('piped', spec, { stdio: { stderr: 'pipe' } }),
+          (err: unknown) =>
+            err instanceof RuntimeError &&
+            /exec: boom 1 of 3: the runtime broke; .*boom 3 of 3: the runtime broke$/.test(
+              err.message,
+            ),
+        );
+        // An exec keeps /dev/null: a pipe would fail a child it leaves behind once its shim exits.
+        await assert.rejects(container.exec('quiet', spec), ContainerNotStartedError);
+      });
+      assert.deepEqual(
+        container.processes().map((p) => p.id),
+        ['init'],
+      );
+      await container.delete({ force: true });
+      assertNothingLeft(box.root, [container.id]);
+    });
+
     test('calls the library runs itself (pause, status): RuntimeError quoting the last lines', async () => {
       const container = await box.create({ args: ['sleep', '100'] }, { runtime });
       await withEnv({ BERTH_FAIL_ON: 'none' }, () => container.run());
