@@ -28,6 +28,7 @@
 #include "reaper.h"
 #include "runtime.h"
 #include "runtime_log.h"
+#include "runtime_words.h"
 #include "spawner.h"
 #include "statusfile.h"
 #include "stream.h"
@@ -45,6 +46,9 @@
 #define DRAIN_LEFTOVER_MS 2000
 #define DELETE_TIMEOUT_MS 10000
 #define LEFTOVER_KILL_MS 2000
+/* The runtime's stderr words in an error report: what fits after the runtime's name (cut at
+ * 256 bytes) and the rest of the message. */
+#define RUNTIME_WORDS_REPORTED 700
 
 /* Absolute path of the process folder (the shim's working directory). */
 static char abs_dir[PATH_BUF];
@@ -146,6 +150,13 @@ static void on_control(unsigned type, unsigned w, unsigned h)
 		else
 			eof_pending = true;
 		break;
+	case CONTROL_DISCARD_OUTPUT: {
+		size_t held = stream_drop_output(&g_out) + stream_drop_output(&g_err);
+		log_info("control: discard output; %zu bytes held dropped, the rest is read and "
+			 "dropped",
+			 held);
+		break;
+	}
 	case CONTROL_RESIZE:
 		if (w > 0xffff || h > 0xffff) {
 			/* A terminal's size is 16 bits: no silent truncation to another size. */
@@ -207,9 +218,14 @@ static void on_runtime_exit(void)
 		if (conn_fd >= 0)
 			try_master();
 	}
-	if (watch[W_RUNTIME].status != 0) {
+	bool failed = watch[W_RUNTIME].status != 0;
+	stream_words_end(&g_err, failed);
+	if (failed) {
 		char msg[1024];
 		runtime_last_error(msg, sizeof msg);
+		/* Nothing in its log: what it said on stderr, as much as fits after the rest. */
+		if (!msg[0])
+			words_last_lines(msg, RUNTIME_WORDS_REPORTED);
 		fail("%.256s %s failed (exit status %d)%s%s", opts.runtime, mode_verb(opts.mode),
 		     watch[W_RUNTIME].status, msg[0] ? ": " : "", msg);
 	}
@@ -325,8 +341,8 @@ static void run_loop(void)
 		tags[n++] = (tag_);                                                                \
 	} while (0)
 		ADD(reaper_fd(), POLLIN, T_SIG);
-		if (phase != PH_DRAIN)
-			ADD(control_fd, POLLIN, T_CTL);
+		/* Also while draining: a caller may give up on the output it did not read. */
+		ADD(control_fd, POLLIN, T_CTL);
 		if (listen_fd >= 0 && conn_fd < 0)
 			ADD(listen_fd, POLLIN, T_LISTEN);
 		if (conn_fd >= 0)

@@ -23,6 +23,7 @@
 /* Control FIFO lines "TYPE WIDTH HEIGHT\n". */
 #define CONTROL_CLOSE_STDIN 0
 #define CONTROL_RESIZE 1
+#define CONTROL_DISCARD_OUTPUT 2
 
 /* Event lines on the exit FIFO: the first word of each line. */
 #define EVENT_EXIT "exit"

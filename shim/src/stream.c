@@ -18,6 +18,7 @@
 
 #include "fmt.h"
 #include "log.h"
+#include "runtime_words.h"
 #include "stream.h"
 #include "terminal.h"
 #include "util.h"
@@ -198,6 +199,36 @@ null:
 	return *child < 0 ? -1 : 0;
 }
 
+/* stderr on /dev/null: a pipe whose content is dropped, read for the runtime's words. */
+static int setup_words_pipe(struct stream *s, int *child, char *err, size_t errlen)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		fmt(err, errlen, "pipe: %s", errstr(errno));
+		return -1;
+	}
+	set_nonblock(p[0]);
+	s->src = p[0];
+	s->own_src = true;
+	s->active = true;
+	s->discard = true;
+	s->capture = true;
+	*child = p[1];
+	return 0;
+}
+
+/* Where the runtime's words will be: through the pipe s copies, or in the file it was given. */
+static void setup_words(struct stream *s, const char *path, int child)
+{
+	struct stat st;
+	if (s->active && s->src >= 0)
+		s->capture = true;
+	else if (!s->active && fstat(child, &st) == 0 && S_ISREG(st.st_mode)) {
+		s->words_file = path;
+		s->words_from = st.st_size;
+	}
+}
+
 int stdio_setup(const struct options *o, int child[3], char *err, size_t errlen)
 {
 	long long deadline = mono_ms() + o->stdio_timeout_ms;
@@ -206,9 +237,19 @@ int stdio_setup(const struct options *o, int child[3], char *err, size_t errlen)
 	if (setup_out(o, &g_out, o->stdout_path, o->terminal, deadline, &child[1], err, errlen) < 0)
 		return -1;
 	/* With a terminal stderr is merged into the pty: the stderr path is unused. */
-	if (setup_out(o, &g_err, o->terminal ? NULL : o->stderr_path, false, deadline, &child[2],
-		      err, errlen) < 0)
+	const char *err_path = o->terminal ? NULL : o->stderr_path;
+	/* The runtime's stderr is the process's: on /dev/null its words would be lost. With a
+	 * terminal only the runtime has it; an exec's leftover child keeps /dev/null (a pipe would
+	 * lose its reader with the shim). */
+	bool null_err = !err_path || !*err_path || !strcmp(err_path, "/dev/null");
+	if (null_err && (o->terminal || o->mode != MODE_EXEC)) {
+		if (setup_words_pipe(&g_err, &child[2], err, errlen) < 0)
+			return -1;
+	} else if (setup_out(o, &g_err, err_path, false, deadline, &child[2], err, errlen) < 0) {
 		return -1;
+	} else {
+		setup_words(&g_err, err_path, child[2]);
+	}
 	g_in.last_io = g_out.last_io = g_err.last_io = mono_ms();
 	return 0;
 }
@@ -399,13 +440,17 @@ void stream_step(struct stream *s)
 		return;
 	ssize_t n = read(s->src, s->buf, s->cap);
 	if (n > 0) {
-		s->off = 0;
-		s->len = (size_t)n;
+		if (s->capture)
+			words_add(s->buf, (size_t)n);
 		s->last_io = mono_ms();
 		if (s->draining) {
 			s->chunk_leftover = s->read_since_exit >= s->own_left;
 			s->read_since_exit += (unsigned long long)n;
 		}
+		if (s->discard)
+			return;
+		s->off = 0;
+		s->len = (size_t)n;
 		flush(s);
 		return;
 	}
@@ -483,4 +528,34 @@ void stream_discard(struct stream *s, unsigned long long *buffered, unsigned lon
 			break; /* empty for now (EAGAIN), EOF, or EIO from a pty master */
 	}
 	stream_teardown(s);
+}
+
+size_t stream_drop_output(struct stream *s)
+{
+	if (s->kind != S_OUT || !s->active)
+		return 0;
+	size_t held = s->len - s->off;
+	s->off = s->len = 0;
+	s->discard = true;
+	return held;
+}
+
+void stream_words_end(struct stream *s, bool failed)
+{
+	if (failed && s->capture) {
+		/* The runtime has exited: its last words are in the pipe, unless a child of it
+		 * holds the pipe and writes on (read without blocking, bounded). */
+		char buf[4096];
+		for (int i = 0; s->src >= 0 && !s->src_done && i < DISCARD_READS_MAX; i++) {
+			ssize_t n = read(s->src, buf, sizeof buf);
+			if (n > 0)
+				words_add(buf, (size_t)n);
+			else if (!(n < 0 && errno == EINTR))
+				break;
+		}
+	}
+	if (failed && s->words_file)
+		words_add_file(s->words_file, s->words_from);
+	s->capture = false;
+	s->words_file = NULL;
 }

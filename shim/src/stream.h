@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "args.h"
 
@@ -42,6 +43,14 @@ struct stream {
 	unsigned long long own_left; /* bytes in the pipe at the exit (FIONREAD) */
 	unsigned long long read_since_exit;
 	bool chunk_leftover; /* the buffered chunk was read after all of the own output */
+	/* Output nobody wants: read and dropped, never written (stderr on /dev/null, read for
+	 * the runtime's words; or output discarded on request). */
+	bool discard;
+	/* While the runtime runs: what is read is also kept as its words (runtime_words.h). */
+	bool capture;
+	/* stderr on a regular file: the runtime's words are what the file gained while it ran. */
+	const char *words_file;
+	off_t words_from;
 };
 
 extern struct stream g_in, g_out, g_err;
@@ -54,6 +63,16 @@ void stream_step(struct stream *s);
 bool stream_out_done(const struct stream *s);
 void stream_close_stdin(struct stream *s);
 void stream_teardown(struct stream *s);
+/*
+ * Nobody wants s's output any more: what it holds and everything it reads
+ * from now on is dropped. Returns the bytes it held.
+ */
+size_t stream_drop_output(struct stream *s);
+/*
+ * The runtime has exited: s no longer keeps what it reads as the runtime's
+ * words; if the runtime failed, what it wrote last is collected first.
+ */
+void stream_words_end(struct stream *s, bool failed);
 
 /*
  * After the process exited, an output stream is done once its source reached

@@ -389,11 +389,21 @@ export class Container implements AsyncDisposable {
 
   /**
    * Removes the container: runtime state, cgroups, state folder. A running
-   * container is refused unless `force`, which kills it first.
+   * container is refused unless `force`, which kills it first and drops the
+   * output nobody read (the shims would wait for a reader).
    */
   async delete(options: { force?: boolean; signal?: AbortSignal } = {}): Promise<void> {
     const { signal } = options;
     const init = this.#processes.get(InitProcessID);
+    if (options.force) {
+      for (const each of this.#processes.values()) {
+        try {
+          each.discardOutput();
+        } catch {
+          // Its shim cannot be told (a full control FIFO): the bounded waits below still hold.
+        }
+      }
+    }
     if (init && init.state() === State.Running) {
       if (!options.force)
         throw new ContainerRunningError(`container ${this.id} is running; stop it or use force`);

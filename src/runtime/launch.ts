@@ -126,6 +126,13 @@ export async function launchProcess<Owner extends LaunchOwner>(
   }
 }
 
+/**
+ * How the shim reports a runtime that failed: `RUNTIME VERB failed (exit
+ * status N)`, then `: WORDS` when the runtime said something (its log's
+ * error, else the last lines of its stderr).
+ */
+const RUNTIME_FAILED = / failed \(exit status (\d+)\)(?:: (.+))?$/s;
+
 /** The typed error for a shim's `error` report. */
 function refusal(
   owner: LaunchOwner,
@@ -133,16 +140,17 @@ function refusal(
   files: ProcessFiles,
   shimMessage: string,
 ): Error {
-  const runtimeMessage = lastRuntimeErrorInFile(files.runtimeLog);
-  if (runtimeMessage !== undefined) {
+  const failed = RUNTIME_FAILED.exec(shimMessage);
+  const words = lastRuntimeErrorInFile(files.runtimeLog) ?? failed?.[2];
+  if (words !== undefined) {
     return new RuntimeError(
-      `${owner.runtime} ${request.mode}: ${runtimeMessage}${noRoomHint(files.dir)}`,
+      `${owner.runtime} ${request.mode}: ${words}${noRoomHint(files.dir)}`,
       [owner.runtime, request.mode],
-      null,
+      failed ? Number(failed[1]) : null,
     );
   }
   // The seed's case: the runtime failed without a word.
-  if (/ failed \(exit status \d+\)$/.test(shimMessage))
+  if (failed)
     return new ContainerNotStartedError(
       `containerd: container not started (${shimMessage}${noRoomHint(files.dir)})`,
     );

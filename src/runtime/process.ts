@@ -285,6 +285,20 @@ export class ContainerProcess<
     this.#control(ControlMessage.CloseStdin, 0, 0);
   }
 
+  /**
+   * Tells the shim that nobody wants the process's output any more: what it
+   * holds and all the process writes from now on is dropped, so that the
+   * exit is reported without waiting for a reader (a forced delete). The
+   * Node streams get nothing more. A no-op once the shim is gone.
+   */
+  discardOutput(): void {
+    try {
+      this.#control(ControlMessage.DiscardOutput, 0, 0);
+    } catch (err) {
+      if (!(err instanceof ContainerExitedError || err instanceof ProcessExitedError)) throw err;
+    }
+  }
+
   /** Resizes the process's terminal to `width` columns by `height` rows. */
   async resize(width: number, height: number): Promise<void> {
     for (const [name, value] of [

@@ -3,7 +3,7 @@
  * generator of byte streams (garbage, lines too long for the shim's 256-byte
  * buffer, NULs, random bytes, valid lines with values out of range, valid
  * resizes), and a model of shim/PROTOCOL.md's reading: lines `TYPE WIDTH
- * HEIGHT\n`, type 1 resizes, 0 closes stdin; a malformed or overlong line is
+ * HEIGHT\n`, type 1 resizes, 0 closes stdin, 2 discards output; a malformed or overlong line is
  * ignored as a whole.
  */
 import fc from 'fast-check';
@@ -13,7 +13,10 @@ export const MAX_LINE = 254;
 const MAX_DIMENSION = 65535;
 
 export type ControlEffect =
-  { type: 'resize'; width: number; height: number } | { type: 'close' } | { type: 'ignored' };
+  | { type: 'resize'; width: number; height: number }
+  | { type: 'close' }
+  | { type: 'discard' }
+  | { type: 'ignored' };
 
 /** What one line (without its newline) does. */
 export function lineEffect(line: Buffer): ControlEffect {
@@ -24,6 +27,7 @@ export function lineEffect(line: Buffer): ControlEffect {
   if (!match) return { type: 'ignored' };
   const [type, width, height] = match.slice(1).map((digits) => BigInt(digits));
   if (type === 0n) return { type: 'close' };
+  if (type === 2n) return { type: 'discard' };
   if (type !== 1n || width! > MAX_DIMENSION || height! > MAX_DIMENSION) return { type: 'ignored' };
   return { type: 'resize', width: Number(width), height: Number(height) };
 }
@@ -73,7 +77,7 @@ const garbage: fc.Arbitrary<Buffer> = fc.oneof(
     .map(([big, small, wide]) => b(wide ? `1 ${big} ${small}` : `1 ${small} ${big}`)),
   // Types nobody knows.
   fc
-    .tuple(fc.bigInt({ min: 2n, max: 2n ** 33n }), dimension, dimension)
+    .tuple(fc.bigInt({ min: 3n, max: 2n ** 33n }), dimension, dimension)
     .map(([t, w, h]) => b(`${t} ${w} ${h}`)),
   // A valid line with a NUL in it, or after it: not a valid line.
   fc
@@ -100,7 +104,7 @@ export interface ControlStorm {
 
 /**
  * A storm for one shim: a first valid resize, then garbage and valid resizes
- * mixed, each line ended; no line in it closes stdin (checked by the model:
+ * mixed, each line ended; no line in it closes stdin or discards output (checked by the model:
  * random bytes may hold newlines of their own).
  */
 export function controlStorms(): fc.Arbitrary<ControlStorm> {
@@ -115,7 +119,9 @@ export function controlStorms(): fc.Arbitrary<ControlStorm> {
       stream: Buffer.concat([first, ...rest].flatMap((l) => [l, b('\n')])),
       cuts,
     }))
-    .filter(({ stream }) => lines(stream).every((l) => lineEffect(l).type !== 'close'));
+    .filter(({ stream }) =>
+      lines(stream).every((l) => !['close', 'discard'].includes(lineEffect(l).type)),
+    );
 }
 
 /** The terminal size after `stream`: the last resize in it. */

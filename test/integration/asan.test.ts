@@ -6,8 +6,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RuntimeError } from '../../src/index.js';
 import { builtShimPath } from '../../src/runtime/shim/binary.js';
-import { readAll, sandbox, type Sandbox } from '../helpers/env.js';
+import { fakeRuntime, readAll, sandbox, type Sandbox } from '../helpers/env.js';
 
 const asanShim = builtShimPath('berth-shim-asan');
 const skipReason = existsSync(asanShim)
@@ -58,6 +60,30 @@ test('the shim runs clean under AddressSanitizer', { skip: skipReason }, async (
   assert.equal(await shell.wait(), 0);
   assert.match(await shellOut, /30 90/);
   await tty.delete({ force: true });
+
+  // A runtime's words on stderr only, more than the shim keeps: kept, cut and reported.
+  process.env.BERTH_FAIL_LINES = '400';
+  try {
+    const refused = await box.create(
+      { args: ['sleep', '100'] },
+      { shim: asanShim, runtime: fakeRuntime('muttering-runtime') },
+    );
+    for (const stderr of [undefined, 'pipe'] as const) {
+      await assert.rejects(
+        refused.run({ stdio: { stderr } }),
+        (e: unknown) => e instanceof RuntimeError && /boom 400 of 400/.test(e.message),
+      );
+    }
+    await refused.delete();
+  } finally {
+    delete process.env.BERTH_FAIL_LINES;
+  }
+
+  // Output nobody reads, discarded by a forced delete.
+  const chatty = await box.create({ args: ['yes'] }, { shim: asanShim });
+  await chatty.run({ stdio: { stdout: 'pipe' } });
+  await sleep(200);
+  await chatty.delete({ force: true });
 
   const found = readdirSync(reports).map(
     (name) => `${name}:\n${readFileSync(join(reports, name), 'utf8')}`,

@@ -368,3 +368,161 @@ describe('closeStdin after a write', () => {
     await container.delete({ force: true });
   });
 });
+
+/** Runs `body` with `vars` set in the environment (the shim and the runtime inherit it). */
+async function withEnv<T>(vars: Record<string, string>, body: () => Promise<T>): Promise<T> {
+  const saved = Object.keys(vars).map((name) => [name, process.env[name]] as const);
+  Object.assign(process.env, vars);
+  try {
+    return await body();
+  } finally {
+    for (const [name, value] of saved) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+}
+
+/** Resolves 'ended' once the stream emits 'end' or 'close'. */
+function ended(stream: NodeJS.ReadableStream): Promise<'ended'> {
+  return new Promise((resolve) => {
+    stream.once('end', () => resolve('ended'));
+    stream.once('close', () => resolve('ended'));
+  });
+}
+
+describe('issue 14: forced deletes, runtime words, deletes after a hung start', () => {
+  test('1. force-delete while init and an exec write to piped stdouts nobody reads: prompt, 137, streams end', async () => {
+    const container = await box.create({ args: ['yes', 'x'.repeat(200)] });
+    const init = await container.run({ stdio: { stdout: 'pipe' } });
+    const exec = await container.exec(
+      'chatty',
+      { args: ['sh', '-c', 'while :; do echo yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy; done'] },
+      { stdio: { stdout: 'pipe', stderr: 'pipe' } },
+    );
+    const streamsEnded = Promise.all([init.stdout!, exec.stdout!, exec.stderr!].map(ended));
+    // Long enough for the pipes, the shims' buffers and the FIFOs to fill up.
+    await sleep(300);
+    const began = Date.now();
+    await container.delete({ force: true });
+    const ms = Date.now() - began;
+    console.log(`# force delete with unread piped output: ${ms} ms`);
+    assert.ok(ms < 1500, `delete took ${ms} ms`);
+    assert.equal(init.exitStatus(), 137);
+    assert.equal(exec.exitStatus(), 137);
+    assert.equal(await init.wait(), 137);
+    const outcome = await Promise.race([streamsEnded.then(() => 'ended'), sleep(2000, 'hang')]);
+    assert.equal(outcome, 'ended');
+    assertNothingLeft(box.root, [container.id]);
+  });
+
+  describe('2. a runtime that fails with words on its stderr only', () => {
+    const runtime = fakeRuntime('muttering-runtime');
+    const cases = [
+      { how: 'run', stderr: undefined },
+      { how: 'start', stderr: 'pipe' },
+      { how: 'run', stderr: 'file' },
+      { how: 'start', stderr: 'terminal' },
+    ] as const;
+    for (const { how, stderr } of cases) {
+      test(`${how}() with stderr ${stderr ?? 'default'}: RuntimeError quoting the last lines`, async () => {
+        const container = await box.create(
+          { args: ['sleep', '100'], terminal: stderr === 'terminal' },
+          { runtime },
+        );
+        const stdio =
+          stderr === 'pipe'
+            ? { stderr: 'pipe' }
+            : stderr === 'file'
+              ? { stderr: join(box.base, `${container.id}.err`) }
+              : {};
+        for (const lines of [1, 400]) {
+          const err = await withEnv({ BERTH_FAIL_LINES: String(lines) }, () =>
+            container[how]({ stdio }).then(
+              () => assert.fail('the start succeeded'),
+              (e: unknown) => e,
+            ),
+          );
+          assert.ok(err instanceof RuntimeError, `${lines} lines: ${String(err)}`);
+          assert.match(err.message, new RegExp(`boom ${lines} of ${lines}: the runtime broke$`));
+          assert.ok(err.message.length < 1100, `bounded: ${err.message.length} chars`);
+          if (lines > 1) {
+            assert.doesNotMatch(err.message, /boom 1 of/, 'the first lines are dropped');
+            assert.match(err.message, new RegExp(`boom ${lines - 1} of ${lines}`));
+          }
+          assert.deepEqual(readdirSync(container.dir), ['state.json']);
+        }
+        await container.delete();
+        assertNothingLeft(box.root, [container.id]);
+      });
+    }
+
+    test('exec() with a piped stderr: RuntimeError quoting them; on /dev/null they are lost', async () => {
+      const container = await box.create({ args: ['sleep', '100'] }, { runtime });
+      await withEnv({ BERTH_FAIL_ON: 'none' }, () => container.run());
+      await withEnv({ BERTH_FAIL_ON: 'exec', BERTH_FAIL_LINES: '3' }, async () => {
+        const spec = { args: ['true'] };
+        await assert.rejects(
+          container.exec('piped', spec, { stdio: { stderr: 'pipe' } }),
+          (err: unknown) =>
+            err instanceof RuntimeError &&
+            /exec: boom 1 of 3: the runtime broke; .*boom 3 of 3: the runtime broke$/.test(
+              err.message,
+            ),
+        );
+        // An exec keeps /dev/null: a pipe would fail a child it leaves behind once its shim exits.
+        await assert.rejects(container.exec('quiet', spec), ContainerNotStartedError);
+      });
+      assert.deepEqual(
+        container.processes().map((p) => p.id),
+        ['init'],
+      );
+      await container.delete({ force: true });
+      assertNothingLeft(box.root, [container.id]);
+    });
+
+    test('calls the library runs itself (pause, status): RuntimeError quoting the last lines', async () => {
+      const container = await box.create({ args: ['sleep', '100'] }, { runtime });
+      await withEnv({ BERTH_FAIL_ON: 'none' }, () => container.run());
+      await withEnv({ BERTH_FAIL_ON: 'pause state', BERTH_FAIL_LINES: '400' }, async () => {
+        for (const call of [() => container.pause(), () => container.status()]) {
+          const err = await call().then(
+            () => assert.fail('the call succeeded'),
+            (e: unknown) => e,
+          );
+          assert.ok(err instanceof RuntimeError, String(err));
+          assert.match(err.message, /boom 400 of 400: the runtime broke$/);
+          assert.match(err.message, /boom 399 of 400/);
+          assert.doesNotMatch(err.message, /boom 1 of/);
+          assert.ok(err.message.length < 1100, `bounded: ${err.message.length} chars`);
+          assert.equal(err.exitCode, 1);
+        }
+      });
+      await container.delete({ force: true });
+      assertNothingLeft(box.root, [container.id]);
+    });
+  });
+
+  test('3. delete() after a start that timed out on a hanging runtime does not ask the runtime again', async () => {
+    // The fixture hangs on create only; the second runtime hangs on everything but start.
+    const runtimes = [
+      { name: 'hanging-runtime', hangOn: '' },
+      { name: 'hang-on-runtime', hangOn: 'create state delete' },
+    ];
+    for (const { name, hangOn } of runtimes) {
+      const container = await box.create(
+        { args: ['sleep', '100'] },
+        { runtime: fakeRuntime(name), timeout: 500 },
+      );
+      await withEnv({ BERTH_HANG_ON: hangOn }, async () => {
+        await assert.rejects(container.start(), ContainerStartTimeoutError);
+        const began = Date.now();
+        await container.delete();
+        const ms = Date.now() - began;
+        console.log(`# ${name}: delete after a timed-out start: ${ms} ms`);
+        assert.ok(ms < 500, `${name}: delete took ${ms} ms`);
+      });
+      assertNothingLeft(box.root, [container.id]);
+    }
+  });
+});

@@ -36,6 +36,7 @@ const expected: Record<string, string | number> = {
   CRIU_WORK_DIR: layout.CriuWorkDir,
   CONTROL_CLOSE_STDIN: ControlMessage.CloseStdin,
   CONTROL_RESIZE: ControlMessage.Resize,
+  CONTROL_DISCARD_OUTPUT: ControlMessage.DiscardOutput,
   EVENT_EXIT: ShimEventName.Exit,
   EVENT_OOM: ShimEventName.Oom,
   EVENT_LOST: ShimEventName.Lost,

@@ -123,4 +123,5 @@ describe('event lines', () => {
 test('control lines', () => {
   assert.equal(formatControlLine(ControlMessage.CloseStdin), '0 0 0\n');
   assert.equal(formatControlLine(ControlMessage.Resize, 120, 40), '1 120 40\n');
+  assert.equal(formatControlLine(ControlMessage.DiscardOutput), '2 0 0\n');
 });

@@ -3,8 +3,9 @@
  * shim builds create/run/exec/restore/delete in C: shim/src/runtime_argv.c).
  * Global arguments (`--root`, `--log-format`) are added by the runner.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { isErrnoException } from '../errors.js';
 
 export function stateCommand(id: string): string[] {
   return ['state', id];
@@ -68,19 +69,32 @@ export function rootArg(runtimeArgs: readonly string[]): string | undefined {
 }
 
 /**
- * Whether the runtime still holds state for `id`, read from its state folder
- * (`<root>/<id>`, the layout of runc and crun) without running it; undefined
- * for other runtimes or an unknown root, where only asking the runtime tells.
+ * Whether the runtime may still hold state for `id`, read from its state
+ * folder without running it (a runtime that hangs would make every delete
+ * wait for its bound). runc and crun keep `<root>/<id>/`; for any other
+ * runtime (a wrapper, say) an id that names no entry of its root, nor begins
+ * one (runsc keeps `<root>/<id>_sandbox:...`), has no state. Undefined
+ * when only asking the runtime tells (no root known, or an entry that may
+ * be the id's).
  */
 export function runtimeStateExists(
   runtime: string,
   runtimeArgs: readonly string[],
   id: string,
 ): boolean | undefined {
-  const name = basename(runtime);
   const root = rootArg(runtimeArgs);
-  if ((name !== 'runc' && name !== 'crun') || root === undefined) return undefined;
-  return existsSync(join(root, id));
+  if (root === undefined) return undefined;
+  const name = basename(runtime);
+  if (name === 'runc' || name === 'crun') return existsSync(join(root, id));
+  let entries: string[];
+  try {
+    entries = readdirSync(root);
+  } catch (err) {
+    // A runtime that never ran (or never kept anything) has no root yet.
+    if (isErrnoException(err, 'ENOENT')) return false;
+    return undefined;
+  }
+  return entries.some((entry) => entry.startsWith(id)) ? undefined : false;
 }
 
 /** The systemd cgroup driver (`--systemd-cgroup`) among global runtime arguments. */

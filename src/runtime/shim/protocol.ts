@@ -13,7 +13,7 @@ export const ReadyError = 'error';
 export const ShimEventName = { Exit: 'exit', Oom: 'oom', Lost: 'lost' } as const;
 
 /** Control message types understood by the shim. */
-export const ControlMessage = { CloseStdin: 0, Resize: 1 } as const;
+export const ControlMessage = { CloseStdin: 0, Resize: 1, DiscardOutput: 2 } as const;
 export type ControlMessage = (typeof ControlMessage)[keyof typeof ControlMessage];
 
 export type ReadyReport = { ok: true; pid: number } | { ok: false; message: string };
