@@ -40,7 +40,11 @@ function rssMb(pid: number): number {
   return statusMb(pid, 'VmRSS');
 }
 
-let daemon: Daemon = await startDaemon(stateDir, socket);
+let daemon: Daemon = await startDaemon(stateDir, socket).catch((err: unknown) => {
+  // A berthd that cannot start leaves no temporary folder behind either.
+  rmSync(base, { recursive: true, force: true });
+  throw err;
+});
 try {
   await sleep(1000);
   const idleRssMb = rssMb(daemon.process.pid!);

@@ -120,7 +120,11 @@ async function runcRound(): Promise<number> {
   return count / ((performance.now() - started) / 1000);
 }
 
-const daemon = await startDaemon(stateDir, join(base, 'berthd.sock'));
+const daemon = await startDaemon(stateDir, join(base, 'berthd.sock')).catch((err: unknown) => {
+  // A berthd that cannot start leaves no temporary folder behind either.
+  rmSync(base, { recursive: true, force: true });
+  throw err;
+});
 try {
   await berthRound(daemon); // warm-up
   const berth: number[] = [];
