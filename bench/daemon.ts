@@ -2,7 +2,7 @@
  * berthd's footprint and its recovery: RSS idle and with 100 sleeping
  * containers; then kill -9 with the 100 running, and the time from starting a
  * new berthd to State listing all 100.
- * Last line: JSON {idleRssMb, rss100Mb, recoveryMs}.
+ * Last line: JSON {idleRssMb, rss100Mb, anon100Mb, file100Mb, recoveryMs}.
  *
  *   npm run bench:daemon [-- --count 100]
  */
@@ -28,14 +28,23 @@ const stateDir = join(base, 'state');
 const socket = join(base, 'berthd.sock');
 const bundle = writeBundle(join(base, 'bundle'), { args: ['sleep', '1000'] });
 
-function rssMb(pid: number): number {
+/** A field of /proc/PID/status in MB: VmRSS, or its parts RssAnon and RssFile. */
+function statusMb(pid: number, field: 'VmRSS' | 'RssAnon' | 'RssFile'): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8')
     .split('\n')
-    .find((l) => l.startsWith('VmRSS:'));
+    .find((l) => l.startsWith(`${field}:`));
   return Number(line?.split(/\s+/)[1] ?? NaN) / 1024;
 }
 
-let daemon: Daemon = await startDaemon(stateDir, socket);
+function rssMb(pid: number): number {
+  return statusMb(pid, 'VmRSS');
+}
+
+let daemon: Daemon = await startDaemon(stateDir, socket).catch((err: unknown) => {
+  // A berthd that cannot start leaves no temporary folder behind either.
+  rmSync(base, { recursive: true, force: true });
+  throw err;
+});
 try {
   await sleep(1000);
   const idleRssMb = rssMb(daemon.process.pid!);
@@ -52,6 +61,9 @@ try {
   await daemon.call('state', StateRequest.fromPartial({}));
   await sleep(1000);
   const rss100Mb = rssMb(daemon.process.pid!);
+  // Most of it is the node binary's pages (RssFile), shared with every node process.
+  const anon100Mb = statusMb(daemon.process.pid!, 'RssAnon');
+  const file100Mb = statusMb(daemon.process.pid!, 'RssFile');
 
   await daemon.stop('SIGKILL');
   const restarted = performance.now();
@@ -66,7 +78,7 @@ try {
 
   console.log(`berthd RSS idle:                 ${idleRssMb.toFixed(1)} MB`);
   console.log(
-    `berthd RSS, ${count} sleeping containers: ${rss100Mb.toFixed(1)} MB (target ≤ 60 MB)`,
+    `berthd RSS, ${count} sleeping containers: ${rss100Mb.toFixed(1)} MB (target ≤ 60 MB; ${anon100Mb.toFixed(1)} MB anonymous, ${file100Mb.toFixed(1)} MB file pages)`,
   );
   console.log(
     `kill -9, restart → State lists all ${count}: ${recoveryMs.toFixed(0)} ms (target < 1000 ms)`,
@@ -75,6 +87,8 @@ try {
     JSON.stringify({
       idleRssMb: Number(idleRssMb.toFixed(1)),
       rss100Mb: Number(rss100Mb.toFixed(1)),
+      anon100Mb: Number(anon100Mb.toFixed(1)),
+      file100Mb: Number(file100Mb.toFixed(1)),
       recoveryMs: Math.round(recoveryMs),
       containers: count,
     }),

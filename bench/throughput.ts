@@ -3,12 +3,22 @@
  * busybox `true` in flight at once through berthd's gRPC API, timed until all
  * 100 `exit` events have arrived; beside it, in the same run, 100 concurrent
  * `runc run` of the same bundle (the physical limit of this machine).
- * Last line: JSON {perSecond, runcPerSecond, ratio}.
+ *
+ * How a cycle counts: berthd sends a container's `exit` event only once the
+ * container is deleted (as v0.2.8 did), so the time includes the runtime's
+ * delete: the init's shim runs it right after the process exits and reports
+ * it, and berthd waits for that shim before it removes the rest and sends the
+ * event. A round also checks that no state folder and no runtime state of its
+ * containers is left. `runc run` deletes its container before it exits too.
+ *
+ * Also reported: berthd's own CPU time per container (user + system, all its
+ * threads, from /proc), which the other load on a shared machine barely moves.
+ * Last line: JSON {perSecond, runcPerSecond, ratio, berthdCpuMsPerContainer}.
  *
  *   npm run bench:throughput [-- --count 100 --rounds 3]
  */
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CreateContainerRequest, EventsRequest } from '../src/api/generated/berth.js';
@@ -27,8 +37,35 @@ const rounds = Number(values.rounds);
 const base = tempDir('berth-throughput-');
 const bundle = writeBundle(join(base, 'bundle'), { args: ['true'] });
 let round = 0;
+const stateDir = join(base, 'state');
+const runtimeRoot = join(stateDir, '.runtime', 'runc');
 
-async function berthRound(daemon: Awaited<ReturnType<typeof startDaemon>>): Promise<number> {
+/** CPU time of a process and all its threads so far, in ms (utime + stime of /proc/PID/stat). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 of proc(5), counted from the state (field 3).
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+/** USER_HZ: 100 on every Linux architecture Node runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** Nothing of a round's containers may be left: no state folder, no runtime state. */
+function assertNothingLeft(prefix: string): void {
+  for (const dir of [stateDir, runtimeRoot]) {
+    if (!existsSync(dir)) continue;
+    const left = readdirSync(dir).filter((name) => name.startsWith(prefix));
+    if (left.length) throw new Error(`left behind in ${dir}: ${left.join(', ')}`);
+  }
+}
+
+interface BerthRound {
+  perSecond: number;
+  cpuMsPerContainer: number;
+}
+
+async function berthRound(daemon: Awaited<ReturnType<typeof startDaemon>>): Promise<BerthRound> {
   const prefix = `tp-${process.pid}-${++round}-`;
   const exited = new Set<string>();
   let done!: () => void;
@@ -39,6 +76,7 @@ async function berthRound(daemon: Awaited<ReturnType<typeof startDaemon>>): Prom
     exited.add(event.id);
     if (exited.size === count) done();
   });
+  const cpuBefore = cpuMs(daemon.process.pid!);
   const started = performance.now();
   await Promise.all(
     Array.from({ length: count }, (_, i) =>
@@ -50,13 +88,15 @@ async function berthRound(daemon: Awaited<ReturnType<typeof startDaemon>>): Prom
   );
   await allExited;
   const elapsed = performance.now() - started;
+  const cpu = cpuMs(daemon.process.pid!) - cpuBefore;
   stop();
-  return count / (elapsed / 1000);
+  assertNothingLeft(prefix);
+  return { perSecond: count / (elapsed / 1000), cpuMsPerContainer: cpu / count };
 }
 
 async function runcRound(): Promise<number> {
   const prefix = `tp-runc-${process.pid}-${++round}-`;
-  const runtimeRoot = join(base, 'runc-root');
+  const runcRoot = join(base, 'runc-root');
   const started = performance.now();
   await Promise.all(
     Array.from(
@@ -65,7 +105,7 @@ async function runcRound(): Promise<number> {
         new Promise<void>((resolve, reject) => {
           const child = spawn(
             'runc',
-            ['--root', runtimeRoot, 'run', '--bundle', bundle, `${prefix}${i}`],
+            ['--root', runcRoot, 'run', '--bundle', bundle, `${prefix}${i}`],
             {
               stdio: 'ignore',
             },
@@ -80,18 +120,26 @@ async function runcRound(): Promise<number> {
   return count / ((performance.now() - started) / 1000);
 }
 
-const daemon = await startDaemon(join(base, 'state'), join(base, 'berthd.sock'));
+const daemon = await startDaemon(stateDir, join(base, 'berthd.sock')).catch((err: unknown) => {
+  // A berthd that cannot start leaves no temporary folder behind either.
+  rmSync(base, { recursive: true, force: true });
+  throw err;
+});
 try {
   await berthRound(daemon); // warm-up
   const berth: number[] = [];
+  const berthCpu: number[] = [];
   const runc: number[] = [];
   for (let i = 0; i < rounds; i++) {
-    berth.push(await berthRound(daemon));
+    const measured = await berthRound(daemon);
+    berth.push(measured.perSecond);
+    berthCpu.push(measured.cpuMsPerContainer);
     runc.push(await runcRound());
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const perSecond = median(berth);
   const runcPerSecond = median(runc);
+  const cpuPerContainer = median(berthCpu);
   console.log(`containers in flight: ${count}, rounds: ${rounds}`);
   console.log(
     `berthd CreateContainer → exit event: ${perSecond.toFixed(1)} containers/s (${berth.map((x) => x.toFixed(1)).join(', ')})`,
@@ -99,12 +147,16 @@ try {
   console.log(
     `runc run:                              ${runcPerSecond.toFixed(1)} containers/s (${runc.map((x) => x.toFixed(1)).join(', ')})`,
   );
+  console.log(
+    `berthd CPU per container:              ${cpuPerContainer.toFixed(1)} ms (${berthCpu.map((x) => x.toFixed(1)).join(', ')})`,
+  );
   console.log(`ratio (target ≥ 0.8): ${(perSecond / runcPerSecond).toFixed(2)}`);
   console.log(
     JSON.stringify({
       perSecond: Number(perSecond.toFixed(1)),
       runcPerSecond: Number(runcPerSecond.toFixed(1)),
       ratio: Number((perSecond / runcPerSecond).toFixed(3)),
+      berthdCpuMsPerContainer: Number(cpuPerContainer.toFixed(1)),
     }),
   );
 } finally {

@@ -29,6 +29,7 @@
 #define EVENT_EXIT "exit"
 #define EVENT_OOM "oom"
 #define EVENT_LOST "lost"
+#define EVENT_DELETED "deleted"
 
 /* The one line on the ready fd starts with one of these. */
 #define READY_OK "ok"

@@ -416,18 +416,23 @@ export class Container implements AsyncDisposable {
     // The shims finish on their own (the init shim runs the runtime's delete).
     await this.#bounded(Promise.all(this.processes().map((p) => p.shimExited())), STOP_WAIT_MS);
     let failure: Error | undefined;
-    // Usually the init's shim has run the runtime's delete already; a runtime
-    // process less per container matters when hundreds start and stop at once.
-    if (runtimeStateExists(this.runtime, this.runtimeArgs, this.id) !== false) {
-      try {
-        await runRuntime(this, deleteCommand(this.id, { force: true }), { signal });
-      } catch (err) {
-        if (!(err instanceof RuntimeError) || !isNotExistMessage(err.message))
-          failure = err as Error;
+    // The usual end: the init's shim ran the runtime's delete and it succeeded.
+    // Asking the runtime again, or looking up a dozen cgroups that it removed,
+    // costs hundreds of containers stopping at once a runtime process each and
+    // event-loop time waiting on the kernel's cgroup locks.
+    if (init?.runtimeDeleted !== true) {
+      // Usually the runtime has no state left; a runtime process less per container.
+      if (runtimeStateExists(this.runtime, this.runtimeArgs, this.id) !== false) {
+        try {
+          await runRuntime(this, deleteCommand(this.id, { force: true }), { signal });
+        } catch (err) {
+          if (!(err instanceof RuntimeError) || !isNotExistMessage(err.message))
+            failure = err as Error;
+        }
       }
+      // Whatever the runtime could not remove because it never recorded it (a start cut short).
+      await removeEmptyCgroups(this.#runtimeCgroupDirs());
     }
-    // Whatever the runtime could not remove because it never recorded it (a start cut short).
-    await removeEmptyCgroups(this.#runtimeCgroupDirs());
     for (const each of this.#processes.values()) each.close();
     this.#processes.clear();
     this.#cgroup.release();

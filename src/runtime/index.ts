@@ -45,4 +45,4 @@ export type { Checkpoint } from './checkpoint.js';
 export type { Resource } from './resources.js';
 export { OomWatcher } from './oom.js';
 export type { OomEvent } from './oom.js';
-export { writeFileAtomic } from './state/files.js';
+export { writeFileAtomic, writeFileAtomicAsync } from './state/files.js';

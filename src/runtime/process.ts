@@ -97,6 +97,7 @@ export class ContainerProcess<
   #markShimGone!: () => void;
   readonly #oomListeners = new Set<() => void>();
   readonly #lostOutput = new Set<OutputStream>();
+  #runtimeDeleted = false;
 
   constructor(init: ProcessInit<Owner>) {
     this.id = init.id;
@@ -205,6 +206,15 @@ export class ContainerProcess<
    */
   get lostOutput(): readonly OutputStream[] {
     return [...this.#lostOutput];
+  }
+
+  /**
+   * True once the init's shim reported that the runtime's `delete` succeeded
+   * after the exit: the runtime holds no state and no cgroups for the
+   * container any more (shim/PROTOCOL.md, `deleted`).
+   */
+  get runtimeDeleted(): boolean {
+    return this.#runtimeDeleted;
   }
 
   /** Unblocks a created init process (runtime `start`); a no-op for processes the runtime started already. */
@@ -412,6 +422,9 @@ export class ContainerProcess<
         break;
       case 'exit':
         this.#settle(event.status);
+        break;
+      case 'deleted':
+        this.#runtimeDeleted = true;
         break;
       case 'unknown':
         // A newer shim's event: nothing this library acts on.

@@ -4,7 +4,7 @@
  * into the forms today's runc reads. Pure functions: the files are
  * shadow-bundle.ts's business.
  *
- * The config is parsed with lossless-json, never JSON.parse: a config.json is
+ * A config is converted with lossless-json, never JSON.parse: a config.json is
  * full of uint64 values (rlimits, seccomp argument masks, memory sizes) that a
  * double cannot hold. 18446744073709551615 through JSON.parse comes back as
  * 18446744073709552000, which Go refuses to unmarshal into a uint64, so a
@@ -58,12 +58,12 @@ export function capabilitiesFromFlat(list: readonly string[]): LinuxCapabilities
  * field in neither the old nor the new form.
  */
 export function convertBundleConfig(text: string, bundleDir?: string): ConvertedConfig | undefined {
-  const config = parseConfig(text);
-  const changes = [
-    ...convertCapabilities(config),
-    ...convertSeccomp(config),
-    ...convertSwappiness(config),
-  ];
+  // Most configs need nothing and hold no number a double cannot: the native
+  // parser tells that an order of magnitude faster (on every create).
+  if (!LONG_DIGIT_RUN.test(text) && conversions(parseConfig(text, JSON.parse)).length === 0)
+    return undefined;
+  const config = parseConfig(text, losslessParse);
+  const changes = conversions(config);
   if (changes.length === 0) return undefined;
   if (bundleDir !== undefined) changes.push(...relocatePaths(config, bundleDir));
   return { text: stringify(config, null, 2) + '\n', changes };
@@ -79,11 +79,23 @@ function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((item) => typeof item === 'string');
 }
 
-function parseConfig(text: string): JsonObject {
+/** Fifteen digits are below 2^53: without a run of sixteen, JSON.parse reads every number exactly. */
+const LONG_DIGIT_RUN = /\d{16}/;
+
+/** Go's encoding/json, which runc reads with, lets a repeated key's last value win (JSON.parse too). */
+function losslessParse(text: string): unknown {
+  return parse(text, null, { onDuplicateKey: ({ newValue }) => newValue });
+}
+
+/** Applies every conversion to `config` in place; one line per change. */
+function conversions(config: JsonObject): string[] {
+  return [...convertCapabilities(config), ...convertSeccomp(config), ...convertSwappiness(config)];
+}
+
+function parseConfig(text: string, parser: (text: string) => unknown): JsonObject {
   let config: unknown;
   try {
-    // Go's encoding/json, which runc reads with, lets a repeated key's last value win.
-    config = parse(text, null, { onDuplicateKey: ({ newValue }) => newValue });
+    config = parser(text);
   } catch (err) {
     throw new InvalidBundleConfigError(`not valid JSON: ${(err as Error).message}`, {
       cause: err,
@@ -153,11 +165,18 @@ function convertSeccomp(config: JsonObject): string[] {
 function convertSwappiness(config: JsonObject): string[] {
   const memory = objectAt(config, 'linux', 'resources', 'memory');
   const swappiness = memory?.swappiness;
-  if (!memory || !isLosslessNumber(swappiness) || !/^-?\d+$/.test(swappiness.value)) return [];
-  const value = BigInt(swappiness.value);
+  // A plain number when read by JSON.parse (then at most 15 digits): only asked whether to convert.
+  const digits =
+    typeof swappiness === 'number' && Number.isInteger(swappiness)
+      ? String(swappiness)
+      : isLosslessNumber(swappiness)
+        ? swappiness.value
+        : undefined;
+  if (!memory || digits === undefined || !/^-?\d+$/.test(digits)) return [];
+  const value = BigInt(digits);
   if (value >= 0n && value <= 100n) return [];
   delete memory.swappiness;
-  return [`linux.resources.memory.swappiness: ${swappiness.value} (not set) removed`];
+  return [`linux.resources.memory.swappiness: ${digits} (not set) removed`];
 }
 
 /** runc resolves these against the bundle folder, which the copy is not in. */

@@ -23,6 +23,7 @@ import {
   removeUnrecordedContainers,
   validateId,
   writeFileAtomic,
+  writeFileAtomicAsync,
   type Checkpoint,
   type ContainerProcess,
   type ProcessSpec,
@@ -375,7 +376,7 @@ export class Supervisor implements SupervisorApi {
     const pending = join(this.stateDir, PendingDir, container.id);
     mkdirSync(join(this.stateDir, PendingDir), { recursive: true, mode: 0o700 });
     // Guards against the supervisor dying mid-way, not the machine: no fsync.
-    writeFileAtomic(pending, JSON.stringify(exits), { sync: false });
+    await writeFileAtomicAsync(pending, JSON.stringify(exits), { sync: false });
     entry.closeOom?.();
     await container.delete({ force: true }).catch((err: Error) => {
       this.#log.error({ id: container.id, err: err.message }, 'delete after init exit');

@@ -108,7 +108,7 @@ test(
       assert.match(await readAll(shim.stdio[3] as Readable), /^ok \d+\n$/);
       const reported = Date.now();
 
-      assert.equal(await eventText, 'lost stdout\nexit 0\n');
+      assert.equal(await eventText, 'lost stdout\nexit 0\ndeleted\n');
       assert.ok(Date.now() - reported >= 400, 'the reader was given the drain timeout');
       assert.deepEqual(await shimExit, [0, null]);
       assert.equal(readFileSync(join(dir, 'exitStatus'), 'utf8'), '0');

@@ -13,7 +13,15 @@ import {
   ProcessNotExitedError,
   State,
 } from '../../src/index.js';
-import { freezerState, readAll, sandbox, type Sandbox, readUntil } from '../helpers/env.js';
+import { cgroupPathsForPid } from '../../src/runtime/cgroups/paths.js';
+import {
+  fakeRuntime,
+  freezerState,
+  readAll,
+  sandbox,
+  type Sandbox,
+  readUntil,
+} from '../helpers/env.js';
 
 const box: Sandbox = sandbox();
 after(() => box.cleanup());
@@ -310,5 +318,51 @@ describe('a running container', () => {
     assert.equal(runcIds.includes(container.id), false);
     for (const pid of pids)
       assert.equal(existsSync(`/proc/${pid}`), false, `pid ${pid} still exists`);
+  });
+
+  /** The container's cgroup folders in the v1 hierarchies (those runc makes for it on this machine). */
+  function cgroupDirs(pid: number): string[] {
+    return [...new Set(cgroupPathsForPid(pid).v1.values())];
+  }
+
+  function runtimeIds(container: { runtimeArgs: readonly string[] }): string[] {
+    return execFileSync('runc', [...container.runtimeArgs, 'list', '-q'], {
+      encoding: 'utf8',
+    }).split('\n');
+  }
+
+  test('after a normal exit the init shim deletes the runtime container and says so; delete() removes the rest', async () => {
+    const container = await box.create({ args: ['sleep', '100'] });
+    const init = await container.run();
+    const dirs = cgroupDirs(init.systemPid);
+    assert.ok(dirs.length > 0);
+    assert.equal(init.runtimeDeleted, false);
+    await init.signal('SIGKILL');
+    assert.equal(await init.wait(), 137);
+    await init.shimExited();
+    assert.equal(init.runtimeDeleted, true);
+    // The shim's delete alone removed the runtime's state and cgroups.
+    assert.equal(runtimeIds(container).includes(container.id), false);
+    for (const dir of dirs) assert.equal(existsSync(dir), false, `${dir} still exists`);
+    await container.delete();
+    assert.equal(existsSync(container.dir), false);
+  });
+
+  test("when the shim's runtime delete fails, delete() asks the runtime itself and sweeps the cgroups", async () => {
+    const container = await box.create(
+      { args: ['sleep', '100'] },
+      { runtime: fakeRuntime('refusing-delete-runtime') },
+    );
+    const init = await container.run();
+    const dirs = cgroupDirs(init.systemPid);
+    await init.signal('SIGKILL');
+    assert.equal(await init.wait(), 137);
+    await init.shimExited();
+    assert.equal(init.runtimeDeleted, false);
+    assert.equal(runtimeIds(container).includes(container.id), true, 'the refused delete left it');
+    await container.delete();
+    assert.equal(runtimeIds(container).includes(container.id), false);
+    for (const dir of dirs) assert.equal(existsSync(dir), false, `${dir} still exists`);
+    assert.equal(existsSync(container.dir), false);
   });
 });

@@ -40,6 +40,7 @@ const expected: Record<string, string | number> = {
   EVENT_EXIT: ShimEventName.Exit,
   EVENT_OOM: ShimEventName.Oom,
   EVENT_LOST: ShimEventName.Lost,
+  EVENT_DELETED: ShimEventName.Deleted,
   READY_OK: ReadyOk,
   READY_ERROR: ReadyError,
   UNKNOWN_STATUS: UnknownStatus,

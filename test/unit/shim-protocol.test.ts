@@ -106,16 +106,26 @@ describe('readiness line', () => {
 });
 
 describe('event lines', () => {
-  test('exit, oom, lost', () => {
+  test('exit, oom, lost, deleted', () => {
     assert.deepEqual(parseEventLine('exit 0'), { type: 'exit', status: 0 });
     assert.deepEqual(parseEventLine('exit 137'), { type: 'exit', status: 137 });
     assert.deepEqual(parseEventLine('oom'), { type: 'oom' });
     assert.deepEqual(parseEventLine('lost stdout'), { type: 'lost', stream: 'stdout' });
     assert.deepEqual(parseEventLine('lost stderr'), { type: 'lost', stream: 'stderr' });
+    assert.deepEqual(parseEventLine('deleted'), { type: 'deleted' });
   });
 
   test('malformed or future lines are unknown, never an exit', () => {
-    for (const line of ['exit', 'exit -1', 'exit 1 2', 'exit 1000', 'lost stdin', 'oom 1', 'x'])
+    for (const line of [
+      'exit',
+      'exit -1',
+      'exit 1 2',
+      'exit 1000',
+      'lost stdin',
+      'oom 1',
+      'deleted 0',
+      'x',
+    ])
       assert.deepEqual(parseEventLine(line), { type: 'unknown', line }, line);
   });
 });

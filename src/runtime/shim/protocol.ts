@@ -3,14 +3,19 @@
  * (shim/PROTOCOL.md is the contract; shim/src/protocol.h the C side's names).
  *
  * - readiness, on an inherited pipe: `ok PID` | `error MESSAGE`
- * - events, on the `exit` FIFO: `oom` | `lost STREAM` | `exit STATUS`
+ * - events, on the `exit` FIFO: `oom` | `lost STREAM` | `exit STATUS` | `deleted`
  * - control, on the `control` FIFO: `TYPE WIDTH HEIGHT`
  */
 
 export const ReadyOk = 'ok';
 export const ReadyError = 'error';
 
-export const ShimEventName = { Exit: 'exit', Oom: 'oom', Lost: 'lost' } as const;
+export const ShimEventName = {
+  Exit: 'exit',
+  Oom: 'oom',
+  Lost: 'lost',
+  Deleted: 'deleted',
+} as const;
 
 /** Control message types understood by the shim. */
 export const ControlMessage = { CloseStdin: 0, Resize: 1, DiscardOutput: 2 } as const;
@@ -35,11 +40,14 @@ export type ShimEvent =
   | { type: 'oom' }
   /** Output the shim discarded after the process exited because its reader stopped reading. */
   | { type: 'lost'; stream: OutputStream }
+  /** After `exit`, from an init's shim: the runtime's `delete` succeeded (state and cgroups gone). */
+  | { type: 'deleted' }
   | { type: 'unknown'; line: string };
 
 /** One event line of the `exit` FIFO (without its newline). */
 export function parseEventLine(line: string): ShimEvent {
   if (line === ShimEventName.Oom) return { type: 'oom' };
+  if (line === ShimEventName.Deleted) return { type: 'deleted' };
   const exit = /^exit (\d{1,3})$/.exec(line);
   if (exit) return { type: 'exit', status: Number(exit[1]) };
   const lost = /^lost (stdout|stderr)$/.exec(line);

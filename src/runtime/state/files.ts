@@ -95,17 +95,22 @@ export function createFileAtomic(path: string, data: string): boolean {
 }
 
 /**
- * The same, off the event loop: on a busy disk an fsync takes milliseconds,
- * and a supervisor starting a hundred containers at once must not stall on
- * each one in turn.
+ * The same, off the event loop: on a busy disk an fsync takes milliseconds
+ * (and even an open waits on the folder's lock while hundreds of containers
+ * come and go), and a supervisor starting a hundred containers at once must
+ * not stall on each one in turn.
  */
-export async function writeFileAtomicAsync(path: string, data: string): Promise<void> {
+export async function writeFileAtomicAsync(
+  path: string,
+  data: string,
+  options: { sync?: boolean } = {},
+): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}-${++tmpSequence}`;
   try {
     const file = await open(tmp, 'w', 0o600);
     try {
       await file.writeFile(data);
-      await file.sync();
+      if (options.sync !== false) await file.sync();
     } finally {
       await file.close();
     }
