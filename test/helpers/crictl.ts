@@ -29,9 +29,14 @@ export interface CrictlResult {
 }
 
 /** `crictl --runtime-endpoint unix://<socket> ...args`, bounded in time; never throws on a non-zero exit. */
-export function crictl(binary: string, socket: string, args: string[]): Promise<CrictlResult> {
+export function crictl(
+  binary: string,
+  socket: string,
+  args: string[],
+  input?: string,
+): Promise<CrictlResult> {
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       binary,
       [
         '--config',
@@ -44,11 +49,12 @@ export function crictl(binary: string, socket: string, args: string[]): Promise<
         '10s',
         ...args,
       ],
-      { timeout: 30_000, encoding: 'utf8' },
+      { timeout: 30_000, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => {
         if (err && typeof err.code !== 'number') return reject(err);
         resolve({ status: typeof err?.code === 'number' ? err.code : 0, stdout, stderr });
       },
     );
+    child.stdin?.end(input ?? '');
   });
 }
