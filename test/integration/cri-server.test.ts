@@ -6,6 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, lstatSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { tempDir } from '../../support/busybox.js';
 import { CriServer } from '../../src/cri/server.js';
@@ -72,6 +73,19 @@ describe('CRI server through crictl', { skip: binary ? false : 'crictl not found
       JSON.parse(after.stdout) as { status: { conditions: { type: string; status: boolean }[] } }
     ).status.conditions.find((c) => c.type === 'NetworkReady');
     assert.equal(ready?.status, true);
+  });
+
+  test('a client sending malformed HTTP/2 is cut off; the server goes on serving', async () => {
+    const preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+    // A HEADERS frame whose padding is longer than the frame.
+    const frame = Buffer.from([0, 0, 3, 0x1, 0x8 | 0x4, 0, 0, 0, 1, 200, 1, 2]);
+    const raw = connect({ path: socket });
+    raw.on('error', () => {});
+    raw.resume();
+    raw.write(Buffer.concat([preface, frame]));
+    await new Promise((resolve) => raw.once('close', resolve));
+    const result = await crictl(binary!, socket, ['version']);
+    assert.equal(result.status, 0, result.stderr);
   });
 
   test('an RPC not served yet: UNIMPLEMENTED, naming it', async () => {

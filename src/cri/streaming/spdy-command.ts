@@ -55,13 +55,18 @@ export function spdyCommandChannels(
   const received = new Map<StreamType, SpdyStream>();
   return new Promise((resolve, reject) => {
     let settled = false;
-    const fail = (err: Error) => {
-      if (settled) return;
+    const settle = () => {
       settled = true;
       clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    };
+    const fail = (err: Error) => {
+      if (settled) return;
+      settle();
       socket.destroy();
       reject(err);
     };
+    const onAbort = () => fail(new Error('streaming server closed'));
     const timer = setTimeout(
       () =>
         fail(
@@ -71,9 +76,7 @@ export function spdyCommandChannels(
         ),
       timeoutMs,
     );
-    signal.addEventListener('abort', () => fail(new Error('streaming server closed')), {
-      once: true,
-    });
+    signal.addEventListener('abort', onAbort, { once: true });
     const connection = acceptSpdy(socket, head, protocol, (stream) => {
       const type = stream.headers[HEADER_STREAM_TYPE] as StreamType | undefined;
       if (settled || !type || !expected.has(type) || received.has(type)) {
@@ -83,8 +86,7 @@ export function spdyCommandChannels(
       }
       received.set(type, stream);
       if (received.size < expected.size) return;
-      settled = true;
-      clearTimeout(timer);
+      settle();
       resolve(channelsOf(received, request, protocol, socket, connection));
     });
     connection.on('close', () => fail(new Error('the client closed the connection')));
