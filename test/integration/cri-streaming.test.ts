@@ -158,7 +158,9 @@ describe('exec and attach over WebSocket', () => {
       tty: true,
       cmd: ['sh', '-c', 'read go; stty size'],
     });
-    const session = await wsSession(url, ['v4.channel.k8s.io']);
+    // A protocol the server does not speak, offered first, is passed over.
+    const session = await wsSession(url, ['base64.channel.k8s.io', 'v4.channel.k8s.io']);
+    assert.equal(session.ws.protocol, 'v4.channel.k8s.io');
     session.send(4, '{"Width":77,"Height":22}');
     await sleep(500);
     session.send(0, 'go\r');

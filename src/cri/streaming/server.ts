@@ -66,7 +66,12 @@ function checkStreams(request: { stdin: boolean; stdout: boolean; stderr: boolea
 
 export class StreamingServer implements StreamingUrls {
   readonly #http: Server;
-  readonly #ws = new WebSocketServer({ noServer: true, clientTracking: false });
+  readonly #ws = new WebSocketServer({
+    noServer: true,
+    clientTracking: false,
+    // The protocol the session speaks is the one negotiated before the upgrade (ws would take the client's first).
+    handleProtocols: (offered) => negotiate([...offered], WS_COMMAND_PROTOCOLS) ?? false,
+  });
   readonly #tokens: TokenCache<Pending>;
   readonly #backend: StreamingBackend;
   readonly #streamCreationTimeoutMs: number;
