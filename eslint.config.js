@@ -2,7 +2,16 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'shim/', 'src/api/generated/', 'eslint.config.js'] },
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'shim/',
+      'src/api/generated/',
+      'src/cri/generated/',
+      'eslint.config.js',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -37,7 +46,14 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['**/supervisor/**', '**/api/**', '**/cli/**', '**/daemon/**', '**/index.js'],
+              group: [
+                '**/supervisor/**',
+                '**/api/**',
+                '**/cri/**',
+                '**/cli/**',
+                '**/daemon/**',
+                '**/index.js',
+              ],
               message: 'src/runtime must not import the layers above it (or the package entry).',
             },
           ],
@@ -57,6 +73,28 @@ export default tseslint.config(
             {
               group: ['**/runtime/**', '!**/runtime/index.js'],
               message: 'import the runtime library from src/runtime/index.js only.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The CRI is a layer of its own above the supervisor and the API: the
+    // layers it builds on never import it.
+    files: ['src/supervisor/**/*.ts', 'src/api/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/runtime/**', '!**/runtime/index.js'],
+              message: 'import the runtime library from src/runtime/index.js only.',
+            },
+            {
+              group: ['**/cri/**'],
+              message: 'src/cri builds on the supervisor and the API, not the reverse.',
             },
           ],
         },

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Generates the gRPC code (src/api/generated/, not committed) from proto/:
-# berth.proto and grpc/health/v1/health.proto, with protoc (Debian's protobuf-compiler; the well-known
+# Generates the gRPC code (not committed) from proto/: berth.proto and
+# grpc/health/v1/health.proto into src/api/generated/, and the CRI's
+# cri/api.proto (package runtime.v1) into src/cri/generated/, with protoc (Debian's protobuf-compiler; the well-known
 # types' .proto come from libprotobuf-dev) and ts-proto's plugin.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,14 +30,22 @@ opts=(
   outputJsonMethods=false
   useExactTypes=false
 )
-rm -rf "$out.tmp"
-mkdir -p "$out.tmp"
-protoc --plugin="protoc-gen-ts_proto=$plugin" \
-  --ts_proto_out="$out.tmp" \
-  --ts_proto_opt="$(
-    IFS=,
-    echo "${opts[*]}"
-  )" \
-  -I proto proto/berth.proto proto/grpc/health/v1/health.proto
-rm -rf "$out"
-mv "$out.tmp" "$out"
+# generate <out dir> <include dir> <proto files...>: into a temporary folder
+# first, so that a failed run leaves the previous code in place.
+generate() {
+  local out=$1 include=$2
+  shift 2
+  rm -rf "$out.tmp"
+  mkdir -p "$out.tmp"
+  protoc --plugin="protoc-gen-ts_proto=$plugin" \
+    --ts_proto_out="$out.tmp" \
+    --ts_proto_opt="$(
+      IFS=,
+      echo "${opts[*]}"
+    )" \
+    -I "$include" "$@"
+  rm -rf "$out"
+  mv "$out.tmp" "$out"
+}
+generate "$out" proto proto/berth.proto proto/grpc/health/v1/health.proto
+generate src/cri/generated proto/cri proto/cri/api.proto

@@ -58,7 +58,7 @@ function socketIsLive(path: string): Promise<boolean> {
 }
 
 /** Clears the way for a new socket at `path`: nothing there, or a dead daemon's socket. */
-async function removeStaleSocket(path: string): Promise<void> {
+export async function removeStaleSocket(path: string): Promise<void> {
   let stat;
   try {
     stat = lstatSync(path);
