@@ -18,6 +18,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } 
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Container, InvalidArgumentError, InvalidIdError } from '../../src/runtime/index.js';
 import { CniNetwork } from '../../src/cri/cni.js';
 import { NetnsStore } from '../../src/cri/netns.js';
@@ -43,6 +44,7 @@ const GATEWAY = `10.213.${THIRD_OCTET}.1`;
 const NETWORK = `berthtest-${suffix}`;
 const IPAM_DIR = join(box.base, 'ipam');
 const FAKE_BIN = join(box.base, 'fake-bin');
+const addChild = fileURLToPath(new URL('../helpers/cni-add-child.js', import.meta.url));
 const netnsStore = new NetnsStore(join(box.base, 'netns'));
 const binDirs = [FAKE_BIN, '/usr/lib/cni', '/opt/cni/bin'];
 
@@ -561,6 +563,57 @@ test('a restarted berthd (a new CniNetwork on the same state dir) DELs what the 
   assertNothingLeftFor(containerId);
   assert.deepEqual(await second.cni.attachments(), []);
   assert.deepEqual(allocations('berthtest-other'), []);
+  await netnsStore.remove(name);
+  assert.equal(existsSync(path), false);
+});
+
+test('berthd killed with SIGKILL in the middle of an ADD: the restarted one finds the attachment and DELs it', async () => {
+  // The bridge plugin's ADD completes (veth, IP); the next plugin hangs until the kill.
+  writeFakePlugin(
+    `berth-stall-${suffix}`,
+    'if [ "$CNI_COMMAND" = ADD ]; then echo $$ > "$0.pid"; exec sleep 60; fi; cat >/dev/null',
+  );
+  const pidFile = join(FAKE_BIN, `berth-stall-${suffix}.pid`);
+  const { confDir, stateDir } = network(
+    conflist([bridgePlugin(), { type: `berth-stall-${suffix}` }]),
+  );
+  const { name, path } = await newNamespace();
+  const containerId = uniqueId('killed');
+  const child = spawn(
+    process.execPath,
+    [addChild, JSON.stringify({ confDir, binDirs, stateDir, containerId, netns: path })],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  let pluginPid = 0;
+  try {
+    for (let waited = 0; !existsSync(pidFile); waited++) {
+      assert.ok(waited < 400, 'the second plugin starts');
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    pluginPid = Number(run(['cat', pidFile]).trim());
+    assert.equal(allocations().length, 1, 'the bridge plugin allocated an IP before the kill');
+  } finally {
+    child.kill('SIGKILL');
+    await exited;
+    // The plugin outlives its parent, as it would outlive a killed berthd.
+    if (pluginPid > 0) process.kill(pluginPid, 'SIGKILL');
+  }
+
+  const restarted = new CniNetwork({ confDir: join(box.base, 'no-conf-now'), binDirs, stateDir });
+  const records = await restarted.attachments();
+  assert.deepEqual(
+    records.map((r) => [r.containerId, r.state]),
+    [[containerId, 'adding']],
+  );
+  assert.equal(
+    await restarted.result({ containerId }),
+    undefined,
+    'no result: the ADD never finished',
+  );
+  await restarted.del({ containerId });
+  assertNothingLeftFor(containerId);
+  assert.deepEqual(await restarted.attachments(), []);
   await netnsStore.remove(name);
   assert.equal(existsSync(path), false);
 });
