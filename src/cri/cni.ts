@@ -111,13 +111,12 @@ export class CniNetwork {
           prevResult = await this.#call(path, 'ADD', record, plugin, prevResult, signal);
           failedRun = false;
         }
+        // A record that cannot be completed (a full disk) undoes the ADD too: nothing half-known stays.
+        await this.#store.save({ ...record, state: 'added', result: prevResult });
       } catch (err) {
         await this.#undoAdd(record, ran, failedRun, prevResult, err);
         throw err;
       }
-      record.state = 'added';
-      record.result = prevResult;
-      await this.#store.save(record);
       const result = readResult(prevResult);
       return { ...result, podIps: podIps(result) };
     });
