@@ -2,12 +2,15 @@
 import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-/** Where crictl is: $CRICTL, then PATH, then the shared tools folder of this machine. */
+/** Where crictl is: $CRICTL, then PATH, then the shared tools folder beside the project root (as CI has it). */
 export function findCrictl(): string | undefined {
   const candidates = [
     process.env.CRICTL,
     ...(process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, 'crictl')),
+    // dist/test/helpers/crictl.js → <project>/../shared/tools/crictl
+    fileURLToPath(new URL('../../../../shared/tools/crictl', import.meta.url)),
     '/work/shared/tools/crictl',
   ];
   for (const candidate of candidates) {
