@@ -9,7 +9,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { DigestMismatchError, SizeMismatchError, storeError } from './errors.js';
-import { tempName } from './fsutil.js';
+import { BatchedWriter, tempName } from './fsutil.js';
 import type { StoreLayout } from './layout.js';
 import { dirname, join } from 'node:path';
 
@@ -71,6 +71,7 @@ export async function ingestBlob(
   let length = 0;
   let handle: FileHandle | undefined;
   let keepPartial = false;
+  let writer: BatchedWriter | undefined;
   try {
     await mkdir(dirname(partial), { recursive: true });
     if (opts.resumable) {
@@ -97,6 +98,7 @@ export async function ingestBlob(
       }
       keepPartial = opts.resumable;
       opts.onBytes?.(length, resumed);
+      writer = new BatchedWriter(handle, length);
       for await (const chunk of answer.body) {
         if (length + chunk.length > desc.size) {
           keepPartial = false;
@@ -107,13 +109,18 @@ export async function ingestBlob(
           );
         }
         try {
-          await handle.write(chunk, 0, chunk.length, length);
+          await writer.write(chunk);
         } catch (err) {
           throw new LocalWriteError('write', { cause: err });
         }
         hash.update(chunk);
         length += chunk.length;
         opts.onBytes?.(length, resumed);
+      }
+      try {
+        await writer.flush();
+      } catch (err) {
+        throw new LocalWriteError('write', { cause: err });
       }
       keepPartial = false;
     }
@@ -133,6 +140,12 @@ export async function ingestBlob(
     }
     return 'stored';
   } catch (err) {
+    if (keepPartial && writer && !(err instanceof LocalWriteError)) {
+      // What arrived before the source failed is kept for the resume (and verified with the rest then).
+      await writer.flush().catch(() => {
+        keepPartial = false;
+      });
+    }
     await handle?.close().catch(() => {});
     handle = undefined;
     if (!keepPartial || err instanceof LocalWriteError)

@@ -55,7 +55,7 @@ function zstdDecompressor(): Transform {
 export function decompressor(compression: Compression): Transform {
   switch (compression) {
     case 'gzip':
-      return createGunzip();
+      return createGunzip({ chunkSize: 256 * 1024 });
     case 'zstd':
       return zstdDecompressor();
     case 'none':

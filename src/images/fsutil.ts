@@ -71,3 +71,51 @@ export async function treeSize(path: string): Promise<number> {
   }
   return total;
 }
+
+/**
+ * Writes chunks to a file handle in batches (one writev per ~1 MiB): a
+ * stream's chunks are 16-64 KiB, and one thread-pool trip per chunk costs
+ * more than the copy.
+ */
+export class BatchedWriter {
+  static readonly BATCH_BYTES = 1 << 20;
+  #chunks: Uint8Array[] = [];
+  #pending = 0;
+  constructor(
+    readonly handle: import('node:fs/promises').FileHandle,
+    /** File offset of the next byte. */
+    public position = 0,
+  ) {}
+
+  async write(chunk: Uint8Array): Promise<void> {
+    this.#chunks.push(chunk);
+    this.#pending += chunk.length;
+    if (this.#pending >= BatchedWriter.BATCH_BYTES) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.#pending === 0) return;
+    const chunks = this.#chunks;
+    const length = this.#pending;
+    this.#chunks = [];
+    this.#pending = 0;
+    const { bytesWritten } = await this.handle.writev(chunks, this.position);
+    this.position += bytesWritten;
+    if (bytesWritten < length) {
+      // A short write (a filling disk): the rest goes one write at a time until it fails.
+      let rest = Buffer.concat(chunks).subarray(bytesWritten);
+      while (rest.length > 0) {
+        const { bytesWritten: written } = await this.handle.write(
+          rest,
+          0,
+          rest.length,
+          this.position,
+        );
+        if (written === 0)
+          throw Object.assign(new Error('short write'), { code: 'ENOSPC', syscall: 'write' });
+        this.position += written;
+        rest = rest.subarray(written);
+      }
+    }
+  }
+}

@@ -31,6 +31,7 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import tar from 'tar-stream';
 import { decompressor, sniffCompression } from './decompress.js';
+import { BatchedWriter } from './fsutil.js';
 import { DigestMismatchError, LayerPathEscapeError, InvalidImageError } from './errors.js';
 
 const execFileAsync = promisify(execFile);
@@ -160,7 +161,9 @@ class LayerWriter {
           0o600,
         );
         try {
-          for await (const chunk of body) await handle.write(chunk);
+          const writer = new BatchedWriter(handle);
+          for await (const chunk of body) await writer.write(chunk);
+          await writer.flush();
         } finally {
           await handle.close();
         }
@@ -279,9 +282,15 @@ export async function unpackLayer(
   });
   const extract = tar.extract();
   const writer = new LayerWriter(dir, opts.layer);
+  // Stops every stream of the pipeline when the entries' side fails (or the caller gives up).
+  const stop = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
+  const unpacking = decompressor(compression);
+  // A decompressor cut short may still report "unexpected end of file" after the pipeline settled.
+  unpacking.on('error', () => {});
   const feeding = pipeline(
-    createReadStream(blobPath),
-    decompressor(compression),
+    createReadStream(blobPath, { highWaterMark: 1 << 20 }),
+    unpacking,
     hasher,
     async function (source: AsyncIterable<Buffer>) {
       for await (const chunk of source) {
@@ -300,14 +309,17 @@ export async function unpackLayer(
       }
       extract.end(undefined);
     },
-    { ...(opts.signal && { signal: opts.signal }) },
+    { signal },
   );
+  // The entries' side learns of a failure upstream (a corrupt stream, a read error) by the extract's end.
+  feeding.catch((err: unknown) => extract.destroy(err as Error));
   try {
     for await (const entry of extract) {
       await writer.entry(entry.header as EntryHeader, entry as AsyncIterable<Uint8Array>);
     }
     await feeding;
   } catch (err) {
+    stop.abort();
     extract.destroy();
     await feeding.catch(() => {});
     if (err instanceof LayerPathEscapeError || (err as Error).name === 'AbortError') throw err;
