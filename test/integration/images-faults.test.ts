@@ -9,7 +9,16 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { images } from '../../src/index.js';
-import { buildTestImage, tempDir, type BuiltImage, type LayerEntry } from '../helpers/registry.js';
+import { gzipSync } from 'node:zlib';
+import {
+  buildTestImage,
+  layerTar,
+  OciLayout,
+  sha256,
+  tempDir,
+  type BuiltImage,
+  type LayerEntry,
+} from '../helpers/registry.js';
 import { startFakeRegistry, type Fault, type FakeRequest } from '../helpers/fake-registry.js';
 
 const {
@@ -320,5 +329,64 @@ test('a full disk (ENOSPC on a small tmpfs store): StoreError naming the path, n
       // Still busy: detach it now, the kernel frees it when the last file closes.
       execFileSync('umount', ['-l', root]);
     }
+  }
+});
+
+test('a corrupt layer stream and a layer whose tar is not its diff id: typed errors, no layer, the blob dropped', async () => {
+  const cases: [
+    string,
+    (good: Buffer) => { blob: Buffer; diffId: string },
+    (err: unknown) => boolean,
+  ][] = [
+    [
+      'corrupt-gzip',
+      (good) => ({
+        blob: Buffer.concat([gzipSync(good).subarray(0, 200), Buffer.alloc(300, 7)]),
+        diffId: sha256(good),
+      }),
+      (err) => err instanceof images.InvalidImageError && err.code === 'ERR_IMAGE_INVALID',
+    ],
+    [
+      'wrong-diff-id',
+      (good) => ({ blob: gzipSync(good), diffId: sha256('something else') }),
+      (err) =>
+        err instanceof DigestMismatchError && /uncompressed layer/.test((err as Error).message),
+    ],
+  ];
+  for (const [name, make, expected] of cases) {
+    const dir = join(base, `layout-${name}`);
+    const layout = new OciLayout(dir);
+    const { blob, diffId } = make(
+      await layerTar([{ name: 'file', data: Buffer.alloc(100_000, 1) }]),
+    );
+    const layer = layout.addBlob(blob, 'application/vnd.oci.image.layer.v1.tar+gzip');
+    const config = layout.addBlob(
+      JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        rootfs: { type: 'layers', diff_ids: [diffId] },
+      }),
+      'application/vnd.oci.image.config.v1+json',
+    );
+    const manifest = layout.addBlob(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config,
+        layers: [layer],
+      }),
+      'application/vnd.oci.image.manifest.v1+json',
+    );
+    layout.writeIndex([manifest]);
+    const root = join(base, `store-${name}`);
+    const store = await ImageStore.open({ root });
+    await assert.rejects(store.import(dir, { name: `${name}:1` }), expected, name);
+    assert.deepEqual(list(root, 'images'), [], name);
+    assert.deepEqual(list(root, 'layers/sha256'), [], name);
+    assert.deepEqual(list(root, 'layers/tmp'), [], name);
+    assert.ok(
+      !existsSync(join(root, 'blobs/sha256', layer.digest.slice(7))),
+      `${name}: the bad blob is dropped`,
+    );
   }
 });
