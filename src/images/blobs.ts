@@ -91,7 +91,8 @@ export async function ingestBlob(
       opts.signal?.throwIfAborted();
       const answer = await source(length);
       if (answer.offset !== length) {
-        // The source sent it all again: start over.
+        // The source sent it all again (a registry that ignores Range): let go of that answer, start over.
+        await answer.body[Symbol.asyncIterator]().return?.();
         await handle.truncate(0);
         hash.destroy();
         return await restart(layout, desc, source, opts, handle, partial);

@@ -15,6 +15,8 @@ export type Fault =
   | { kind: 'drop'; after: number }
   /** Sends other bytes of the same length. */
   | { kind: 'wrong' }
+  /** Answers a Range request with the whole blob (200), as registries without Range support do. */
+  | { kind: 'ignore-range' }
   /** Sends fewer bytes and ends cleanly (Content-Length matches what is sent). */
   | { kind: 'truncate'; bytes: number };
 
@@ -61,7 +63,7 @@ export async function startFakeRegistry(
     let status = 200;
     let data = body;
     const range = /^bytes=(\d+)-$/.exec(request.range ?? '');
-    if (range && request.kind === 'blob') {
+    if (range && request.kind === 'blob' && action?.kind !== 'ignore-range') {
       const start = Number(range[1]);
       data = body.subarray(start);
       status = 206;

@@ -208,6 +208,23 @@ test('a connection dropped mid-blob leaves a .partial that the next pull resumes
   assert.ok(states.includes('resumed'));
   assert.deepEqual(list(dropped.root, 'ingest'), []);
   assert.equal(list(dropped.root, 'images').length, 1);
+
+  // A registry that ignores the Range: the .partial is dropped and the blob fetched whole.
+  const again = await pullThrough((r) =>
+    r.digest === layer.digest ? { kind: 'drop', after: half } : undefined,
+  );
+  assertNothingHalfMade(again.root, [layer.digest]);
+  const whole = await pullThrough(
+    (r) => (r.digest === layer.digest ? { kind: 'ignore-range' } : undefined),
+    {},
+    again.root,
+  );
+  assert.equal(whole.error, undefined);
+  const asked = whole.requests.filter((r) => r.digest === layer.digest).map((r) => r.range);
+  assert.deepEqual(asked, [asked[0], undefined]);
+  assert.match(asked[0] ?? '', /^bytes=\d+-$/);
+  assert.deepEqual(list(again.root, 'ingest'), []);
+  assert.equal(list(again.root, 'images').length, 1);
 });
 
 test('wrong digest, truncated blob, corrupt config: typed errors, no blob or partial kept', async () => {
