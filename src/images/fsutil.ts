@@ -1,0 +1,121 @@
+/** Small filesystem steps the store repeats: atomic JSON writes, reads that tolerate absence, walks. */
+import { randomBytes } from 'node:crypto';
+import { lstat, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { dirname, basename, join } from 'node:path';
+import { storeError } from './errors.js';
+
+export function tempName(prefix = 'tmp'): string {
+  return `${prefix}-${process.pid}-${randomBytes(6).toString('hex')}`;
+}
+
+/** Writes to a temp file beside `path`, fsyncs, then renames: readers see the old file or the whole new one. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const temp = join(dirname(path), `.${basename(path)}.${tempName()}`);
+  try {
+    const handle = await open(temp, 'wx', 0o644);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (err) {
+    await rm(temp, { force: true }).catch(() => {});
+    throw storeError('writing', path, err);
+  }
+}
+
+export async function readJsonIfExists<T>(path: string): Promise<T | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw storeError('reading', path, err);
+  }
+  return JSON.parse(text) as T;
+}
+
+export async function listDir(path: string): Promise<string[]> {
+  try {
+    return await readdir(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw storeError('listing', path, err);
+  }
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Bytes used by a tree (file sizes, without following symlinks). */
+export async function treeSize(path: string): Promise<number> {
+  let total = 0;
+  const stack = [path];
+  while (stack.length) {
+    const current = stack.pop()!;
+    const info = await lstat(current).catch(() => undefined);
+    if (!info) continue;
+    if (info.isDirectory()) {
+      for (const name of await listDir(current)) stack.push(join(current, name));
+    } else if (info.isFile()) {
+      total += info.size;
+    }
+  }
+  return total;
+}
+
+/**
+ * Writes chunks to a file handle in batches (one writev per ~1 MiB): a
+ * stream's chunks are 16-64 KiB, and one thread-pool trip per chunk costs
+ * more than the copy.
+ */
+export class BatchedWriter {
+  static readonly BATCH_BYTES = 1 << 20;
+  #chunks: Uint8Array[] = [];
+  #pending = 0;
+  constructor(
+    readonly handle: import('node:fs/promises').FileHandle,
+    /** File offset of the next byte. */
+    public position = 0,
+  ) {}
+
+  async write(chunk: Uint8Array): Promise<void> {
+    this.#chunks.push(chunk);
+    this.#pending += chunk.length;
+    if (this.#pending >= BatchedWriter.BATCH_BYTES) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.#pending === 0) return;
+    const chunks = this.#chunks;
+    const length = this.#pending;
+    this.#chunks = [];
+    this.#pending = 0;
+    const { bytesWritten } = await this.handle.writev(chunks, this.position);
+    this.position += bytesWritten;
+    if (bytesWritten < length) {
+      // A short write (a filling disk): the rest goes one write at a time until it fails.
+      let rest = Buffer.concat(chunks).subarray(bytesWritten);
+      while (rest.length > 0) {
+        const { bytesWritten: written } = await this.handle.write(
+          rest,
+          0,
+          rest.length,
+          this.position,
+        );
+        if (written === 0)
+          throw Object.assign(new Error('short write'), { code: 'ENOSPC', syscall: 'write' });
+        this.position += written;
+        rest = rest.subarray(written);
+      }
+    }
+  }
+}
