@@ -37,7 +37,14 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['**/supervisor/**', '**/api/**', '**/cli/**', '**/daemon/**', '**/index.js'],
+              group: [
+                '**/supervisor/**',
+                '**/api/**',
+                '**/cli/**',
+                '**/daemon/**',
+                '**/images/**',
+                '**/index.js',
+              ],
               message: 'src/runtime must not import the layers above it (or the package entry).',
             },
           ],
@@ -57,6 +64,27 @@ export default tseslint.config(
             {
               group: ['**/runtime/**', '!**/runtime/index.js'],
               message: 'import the runtime library from src/runtime/index.js only.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The images layer sits beside the runtime library, below the CLI and berthd.
+    files: ['src/images/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/runtime/**', '!**/runtime/index.js'],
+              message: 'import the runtime library from src/runtime/index.js only.',
+            },
+            {
+              group: ['**/cli/**', '**/daemon/**', '**/api/**', '**/supervisor/**'],
+              message: 'src/images must not import the layers above it.',
             },
           ],
         },
