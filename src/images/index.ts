@@ -6,3 +6,22 @@
 export * from './errors.js';
 export type * from './types.js';
 export { parseReference } from './reference.js';
+// Running an image: its bundle and its container rootfs (the "use" half).
+export * from './use-errors.js';
+export {
+  DOCKER_CAPABILITIES,
+  imageBundleConfig,
+  type ImageOverrides,
+  type RunnableImageConfig,
+} from './bundle.js';
+export {
+  createImageBundle,
+  containersDir,
+  readContainerRootfsRecords,
+  removeStaleContainerRootfs,
+  type BundleImage,
+  type BundleStore,
+  type ContainerRootfsRecord,
+  type ImageBundle,
+} from './rootfs.js';
+export { resolveImageUser, type ExecUser } from './user.js';
