@@ -5,7 +5,7 @@
  * only, whiteouts from the upper layer, delete leaving no mount or folder,
  * and many containers copying nothing of the layers.
  */
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, rmSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +14,9 @@ import { createImageBundle, removeStaleContainerRootfs } from '../../src/images/
 import type { ImageOverrides } from '../../src/images/bundle.js';
 import { ImageUserNotFoundError } from '../../src/images/use-errors.js';
 import { tempDir } from '../../support/busybox.js';
-import { assertNothingLeft, readAll, uniqueId } from '../helpers/env.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startBerthd, type Daemon } from '../helpers/cli.js';
+import { assertNothingLeft, fakeRuntime, readAll, uniqueId } from '../helpers/env.js';
 import { handMadeStore, inodeCount } from '../helpers/image-layers.js';
 
 const base = tempDir('berth-images-run-');
@@ -161,5 +163,54 @@ describe('a container from an image', () => {
       await container.delete();
       rmSync(young.path, { recursive: true });
     }
+  });
+});
+
+describe('a container from an image through berthd', () => {
+  let daemon: Daemon;
+  before(async () => {
+    daemon = await startBerthd();
+  });
+  after(async () => {
+    await daemon?.stop();
+  });
+
+  async function goneSoon(dir: string): Promise<void> {
+    // berthd deletes the container when it exits, a moment after the client has the status.
+    for (let i = 0; i < 100 && existsSync(dir); i++) await sleep(50);
+    assert.equal(existsSync(dir), false, 'berthd removed the container rootfs folder');
+    assert.deepEqual(mountedUnder(dir), []);
+  }
+
+  test('CreateContainer on a bundle made from an image works as any other; berthd removes it at the exit', async () => {
+    const id = uniqueId('bd');
+    const bundle = await createImageBundle(store, {
+      id,
+      image,
+      overrides: { args: ['sh', '-c', 'id; echo "via berthd in $PWD"; exit 5'] },
+    });
+    const res = await daemon.berth(['containers', 'start', '-a', id, bundle.path]);
+    assert.equal(res.status, 5, res.stderr);
+    assert.equal(
+      res.stdout,
+      'uid=1000(app) gid=1000(app) groups=1000(app),2000(extra),3000(more)\nvia berthd in /home/app\n',
+    );
+    await goneSoon(bundle.path);
+  });
+
+  test('a create berthd refuses (a runtime that says no) leaves no mount and no folder', async () => {
+    const id = uniqueId('bd');
+    const bundle = await createImageBundle(store, { id, image });
+    const res = await daemon.berth([
+      'containers',
+      'start',
+      '--runtime',
+      fakeRuntime('refusing-runtime'),
+      id,
+      bundle.path,
+    ]);
+    assert.equal(res.status, 1);
+    assert.match(res.stderr, /container not started/);
+    await goneSoon(bundle.path);
   });
 });
