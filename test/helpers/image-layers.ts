@@ -80,7 +80,7 @@ export function handMadeStore(storeRoot: string): {
   return { store, image };
 }
 
-/** Number of inodes (files, folders, links) under `dir`. */
+/** Number of inodes (files, folders, links) under `dir`, not into mounts. */
 export function inodeCount(dir: string): number {
-  return Number(execFileSync('find', [dir, '-printf', '.'], { encoding: 'utf8' }).length);
+  return Number(execFileSync('find', [dir, '-xdev', '-printf', '.'], { encoding: 'utf8' }).length);
 }
