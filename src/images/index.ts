@@ -6,6 +6,9 @@
 export * from './errors.js';
 export type * from './types.js';
 export { parseReference } from './reference.js';
+export { ImageStore } from './store.js';
+export type { PruneResult } from './gc.js';
+export { DEFAULT_STORE_ROOT } from './layout.js';
 // Running an image: its bundle and its container rootfs (the "use" half).
 export * from './use-errors.js';
 export {
