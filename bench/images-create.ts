@@ -50,9 +50,10 @@ async function runToExit(container: Container): Promise<void> {
 export async function benchCreate<I extends BundleImage>(
   store: BundleStore<I>,
   image: I,
-  options: { count: number; stateRoot: string; copiesDir: string },
+  options: { count: number; stateRoot: string; copiesDir: string; args?: string[] },
 ): Promise<CreateFigures> {
   const layers = store.layerPaths(image);
+  const args = options.args ?? ['true'];
   const layerInodesBefore = inodes(layers);
   const tag = `${process.pid}-${Date.now().toString(36)}`;
 
@@ -63,7 +64,7 @@ export async function benchCreate<I extends BundleImage>(
   try {
     for (let i = 0; i < options.count; i++) {
       const id = `bench-img-${tag}-${i}`;
-      const bundle = await createImageBundle(store, { id, image, overrides: { args: ['true'] } });
+      const bundle = await createImageBundle(store, { id, image, overrides: { args } });
       const container = await Container.create({
         root: options.stateRoot,
         id,
@@ -90,7 +91,7 @@ export async function benchCreate<I extends BundleImage>(
       // Lowest layer first, each over the one below (whiteouts aside: enough for the cost).
       for (const layer of layers) execFileSync('cp', ['-a', `${layer}/.`, join(dir, 'rootfs')]);
       const config = defaultBundleConfig('rootfs');
-      Object.assign(config.process, { terminal: false, args: ['true'] });
+      Object.assign(config.process, { terminal: false, args });
       writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
       const container = await Container.create({ root: options.stateRoot, id, bundle: dir });
       copies.push(container);

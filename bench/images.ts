@@ -1,0 +1,83 @@
+/**
+ * `npm run bench:images`: images end to end on a local registry (Debian's
+ * docker-registry on 127.0.0.1; the busybox test image, padded to make the
+ * pull measurable, pushed with skopeo).
+ * 1. pull: berth's pull into a fresh store against `skopeo copy` of the same
+ *    image into an OCI layout (skopeo does not unpack: berth does more);
+ * 2. 100 containers of the image: bundle + overlay + Container.create, run
+ *    to their exit and all kept, then deleted; against a `cp -a` of the
+ *    layers into each bundle. Time, and disk used by the 100.
+ * Last line: one JSON object {pullMs, skopeoMs, ratio, create100Ms, disk100Mb}.
+ *
+ *   npm run bench:images [-- --count 100 --padding-mb 32]
+ */
+import { execFile } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { parseArgs } from 'node:util';
+import { ImageStore } from '../src/images/index.js';
+import { tempDir } from '../support/busybox.js';
+import { buildTestImage, pushImage, startRegistry } from '../test/helpers/registry.js';
+import { benchCreate } from './images-create.js';
+
+const execFileAsync = promisify(execFile);
+const { values } = parseArgs({
+  options: {
+    count: { type: 'string', default: '100' },
+    'padding-mb': { type: 'string', default: '32' },
+  },
+});
+const count = Number(values.count);
+const paddingBytes = Number(values['padding-mb']) * 1024 * 1024;
+
+const base = tempDir('berth-bench-images-');
+const registry = await startRegistry();
+try {
+  await buildTestImage(join(base, 'layout'), 'bench', { padding: paddingBytes });
+  const ref = await pushImage(join(base, 'layout'), 'bench', registry, 'bench', 'latest');
+
+  const store = await ImageStore.open({ root: join(base, 'store') });
+  let started = performance.now();
+  const image = await store.pull(ref);
+  const pullMs = Math.round(performance.now() - started);
+  started = performance.now();
+  await execFileAsync('skopeo', [
+    'copy',
+    '--quiet',
+    '--src-tls-verify=false',
+    `docker://${ref}`,
+    `oci:${join(base, 'skopeo')}:bench`,
+  ]);
+  const skopeoMs = Math.round(performance.now() - started);
+  console.log(
+    `pull of ${(image.size / 1e6).toFixed(1)} MB in ${image.layers.length} layers: berth ${pullMs} ms (unpacked), skopeo copy ${skopeoMs} ms (not unpacked)`,
+  );
+
+  const figures = await benchCreate(store, image, {
+    count,
+    stateRoot: join(base, 'state'),
+    copiesDir: join(base, 'copies'),
+    // The test image is busybox and a few links: `true` through busybox.
+    args: ['busybox', 'true'],
+  });
+  console.log(
+    `${count} containers of the image, created and run to their exit: overlay ${figures.overlayMs} ms, ${figures.overlayDiskMb} MB; ` +
+      `cp -a of the layers ${figures.copyMs} ms, ${figures.copyDiskMb} MB; ` +
+      `layers' inodes ${figures.layerInodesBefore} before, ${figures.layerInodesAfter} after`,
+  );
+  console.log(
+    JSON.stringify({
+      pullMs,
+      skopeoMs,
+      ratio: Math.round((pullMs / skopeoMs) * 100) / 100,
+      create100Ms: figures.overlayMs,
+      disk100Mb: figures.overlayDiskMb,
+      copy100Ms: figures.copyMs,
+      copyDisk100Mb: figures.copyDiskMb,
+    }),
+  );
+} finally {
+  await registry.stop();
+  rmSync(base, { recursive: true, force: true });
+}
