@@ -40,9 +40,23 @@ function hasOpaqueXattr(dir: string): Promise<boolean> {
   });
 }
 
+/**
+ * Unpacked layers never change (a chain id names their content), so what a
+ * folder's opacity was it stays: every container of an image after the first
+ * spawns no getfattr. Bounded: the oldest answers go first.
+ */
+const opaqueCache = new Map<string, boolean>();
+const OPAQUE_CACHE_MAX = 4096;
+
 async function isOpaque(dir: string): Promise<boolean> {
-  if (await lstatOrUndefined(posix.join(dir, OPAQUE_MARKER))) return true;
-  return hasOpaqueXattr(dir);
+  const known = opaqueCache.get(dir);
+  if (known !== undefined) return known;
+  const opaque =
+    (await lstatOrUndefined(posix.join(dir, OPAQUE_MARKER))) !== undefined ||
+    (await hasOpaqueXattr(dir));
+  if (opaqueCache.size >= OPAQUE_CACHE_MAX) opaqueCache.delete(opaqueCache.keys().next().value!);
+  opaqueCache.set(dir, opaque);
+  return opaque;
 }
 
 type LayerAnswer =
@@ -59,7 +73,7 @@ async function lookInLayer(layer: string, parts: string[]): Promise<LayerAnswer>
     if (await lstatOrUndefined(posix.join(dir, WHITEOUT_PREFIX + name))) return { kind: 'hidden' };
     const path = posix.join(dir, name);
     const stats = await lstatOrUndefined(path);
-    if (!stats) return (await isOpaque(dir)) && i > 0 ? { kind: 'hidden' } : { kind: 'absent' };
+    if (!stats) return i > 0 && (await isOpaque(dir)) ? { kind: 'hidden' } : { kind: 'absent' };
     if (isOverlayWhiteout(stats)) return { kind: 'hidden' };
     const last = i === parts.length - 1;
     if (stats.isSymbolicLink()) {

@@ -14,7 +14,14 @@ import { mountPoints } from '../../src/index.js';
 import { processesUnder } from '../../support/processes.js';
 import { tempDir } from '../../support/busybox.js';
 import { fakeRuntime, runtimeIds, uniqueId } from '../helpers/env.js';
-import { berth, startBerthd, type Daemon, type Result } from '../helpers/cli.js';
+import {
+  CLI,
+  berth,
+  startBerthd,
+  underTerminal,
+  type Daemon,
+  type Result,
+} from '../helpers/cli.js';
 import { buildTestImage, pushImage, startRegistry, type Registry } from '../helpers/registry.js';
 
 const base = tempDir('berth-cli-images-');
@@ -102,6 +109,24 @@ describe('berth images', () => {
     }[];
     assert.equal(record?.name, ref);
     assert.equal(record?.config.config.WorkingDir, '/app');
+  });
+
+  test('a pull on a terminal draws one progress bar per layer', async () => {
+    const fresh = join(base, 'terminal-store');
+    const res = await underTerminal(
+      `BERTH_STORE=${fresh} ${process.execPath} ${CLI} images pull ${secondRef}`,
+      { timeoutMs: 60_000 },
+    );
+    assert.equal(res.status, 0, res.stdout);
+    const image = JSON.parse(
+      (await images(['inspect', secondRef], { BERTH_STORE: fresh })).stdout,
+    ) as { layers: { digest: string }[] }[];
+    for (const layer of image[0]!.layers) {
+      const bar = new RegExp(`${layer.digest.slice(7, 19)} \\[[^\\]]+\\] \\w+`);
+      assert.match(res.stdout, bar, `a bar for layer ${layer.digest}`);
+    }
+    assert.match(res.stdout, new RegExp(`${secondRef} sha256:[0-9a-f]{64}`));
+    rmSync(fresh, { recursive: true, force: true });
   });
 
   test('a reference that is not there: one line, ERR_IMAGE_NOT_FOUND, status 1', async () => {
@@ -210,6 +235,9 @@ describe('berth run IMAGE through berthd', () => {
     assert.equal(res.status, 0, res.stderr);
     assert.deepEqual(containerFolders(), [id]);
     assert.deepEqual(mountsUnder(store), [join(store, 'containers', id, 'rootfs')]);
+    const inUse = await images(['rm', ref]);
+    assert.equal(inUse.status, 1, 'an image a container uses is not removed');
+    assert.match(inUse.stderr, /\(ERR_IMAGE_IN_USE\)/);
     const killed = await daemon.berth(['containers', 'kill', id, '-s', 'KILL']);
     assert.equal(killed.status, 0, killed.stderr);
     await noFoldersSoon();
