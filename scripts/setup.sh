@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
 packages=()
-for pkg in runc crun busybox-static gcc libc6-dev make tini criu clang-format musl-tools protobuf-compiler libprotobuf-dev docker-registry skopeo zstd attr; do
+for pkg in runc crun busybox-static gcc libc6-dev make tini criu clang-format musl-tools protobuf-compiler libprotobuf-dev \
+  docker-registry skopeo attr zstd util-linux openssl; do
   have_pkg "$pkg" || packages+=("$pkg")
 done
 if ((${#packages[@]})); then

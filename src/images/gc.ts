@@ -1,8 +1,8 @@
 /**
  * Garbage collection: keeps every blob and layer an image record names, and
  * every layer a container's `berth-rootfs.json` names; removes the rest,
- * every ingest file (a .partial is only a download's prefix) and every
- * unfinished layer dir. Runs under the store lock, so no pull is midway.
+ * every ingest file (a .partial is only a download's prefix), every
+ * unfinished layer dir and every temp file of a record write. Runs under the store lock, so no pull is midway.
  */
 import { lstat, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -93,6 +93,10 @@ export async function prune(layout: StoreLayout): Promise<PruneResult> {
   }
   for (const name of await listDir(layout.layersTmpDir)) {
     result.bytes += await remove(join(layout.layersTmpDir, name));
+  }
+  for (const name of await listDir(layout.imagesDir)) {
+    // Temp files of record writes that a crash cut short.
+    if (name.startsWith('.')) result.bytes += await remove(join(layout.imagesDir, name));
   }
   for (const name of await listDir(layout.ingestDir)) {
     const path = join(layout.ingestDir, name);

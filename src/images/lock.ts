@@ -4,18 +4,28 @@
  * Node has no flock, and a kernel lock is freed by itself when its holder
  * dies, so a crashed puller never leaves the store locked.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawn } from 'node:child_process';
 import { StoreError } from './errors.js';
 
 const PING = 'locked\n';
 
-/** Holds the lock while `fn` runs. Waits for other holders; the wait ends with the signal. */
+/** The lock files the current async context holds: a holder asking again gets it at once (no self-deadlock). */
+const held = new AsyncLocalStorage<ReadonlySet<string>>();
+
+/**
+ * Holds the lock while `fn` runs. Waits for other holders; the wait ends with
+ * the signal. Reentrant within one async context (`fn` may call the store's
+ * locking methods); separate contexts of one process exclude each other.
+ */
 export async function withFileLock<T>(
   lockFile: string,
   fn: () => Promise<T>,
   signal?: AbortSignal,
 ): Promise<T> {
   signal?.throwIfAborted();
+  const mine = held.getStore();
+  if (mine?.has(lockFile)) return fn();
   // `cat` runs only once flock holds the lock, and holds it until its stdin closes: what we write to
   // it comes back when the lock is ours.
   const holder = spawn('flock', ['--exclusive', lockFile, 'cat'], {
@@ -58,7 +68,7 @@ export async function withFileLock<T>(
         );
       });
     });
-    return await fn();
+    return await held.run(new Set([...(mine ?? []), lockFile]), fn);
   } finally {
     holder.stdin.end();
     if (holder.exitCode === null && holder.signalCode === null && holder.pid !== undefined) {
