@@ -7,7 +7,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { mountPoints } from '../../src/index.js';
@@ -17,12 +17,20 @@ import { fakeRuntime, runtimeIds, uniqueId } from '../helpers/env.js';
 import {
   CLI,
   berth,
+  exited,
+  spawnBerth,
   startBerthd,
   underTerminal,
   type Daemon,
   type Result,
 } from '../helpers/cli.js';
-import { buildTestImage, pushImage, startRegistry, type Registry } from '../helpers/registry.js';
+import {
+  buildTestImage,
+  pushImage,
+  startRegistry,
+  toDockerArchive,
+  type Registry,
+} from '../helpers/registry.js';
 
 const base = tempDir('berth-cli-images-');
 const store = join(base, 'store');
@@ -127,6 +135,30 @@ describe('berth images', () => {
     }
     assert.match(res.stdout, new RegExp(`${secondRef} sha256:[0-9a-f]{64}`));
     rmSync(fresh, { recursive: true, force: true });
+  });
+
+  test('import: an OCI layout folder, and a docker archive on stdin; then run what was imported', async () => {
+    const names = ['localhost/imported:dir', 'localhost/imported:tar'];
+    try {
+      const fromDir = await images(['import', join(base, 'layout'), '--name', names[0]!]);
+      assert.equal(fromDir.status, 0, fromDir.stderr);
+      assert.match(fromDir.stdout, /^localhost\/imported:dir sha256:[0-9a-f]{64}\n$/);
+      const archive = join(base, 'archive.tar');
+      await toDockerArchive(join(base, 'layout'), 'test', archive, names[1]!);
+      const child = spawnBerth(['images', 'import', '-', '--json'], env);
+      let stdout = '';
+      child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+      child.stdin!.end(readFileSync(archive));
+      assert.deepEqual(await exited(child), { status: 0, signal: null });
+      const [imported] = JSON.parse(stdout) as { name: string }[];
+      assert.equal(imported?.name, names[1]);
+      const res = await run(['--pull', 'never', names[1]!, '--', 'sh', '-c', 'cat /app/hello.txt']);
+      assert.equal(res.status, 0, res.stderr);
+      assert.equal(res.stdout, 'hello from layer 3\n');
+    } finally {
+      // Other names of the pulled image would let `rm` of it through while a container uses it.
+      for (const name of names) await images(['rm', name]);
+    }
   });
 
   test('a reference that is not there: one line, ERR_IMAGE_NOT_FOUND, status 1', async () => {
