@@ -190,9 +190,12 @@ export function imagesCommand(): Command {
       'remove the blobs and layers no image or container uses',
       async (ctx, _args: [], opts) => {
         const store = await openStore(opts);
-        // Container folders nobody created a container for stop holding their layers first.
-        const folders = await removeStaleContainerRootfs(store.root);
-        const result = await store.prune();
+        // Container folders nobody created a container for stop holding their layers first;
+        // under the one lock, so no `run` makes a folder in between.
+        const { folders, result } = await store.withLock(async () => ({
+          folders: await removeStaleContainerRootfs(store.root),
+          result: await store.prune(),
+        }));
         if (ctx.json) printJson(ctx.out, { ...result, containerFolders: folders.length });
         else
           ctx.out.write(
