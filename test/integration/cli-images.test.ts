@@ -223,6 +223,29 @@ describe('berth run IMAGE, daemonless', () => {
     rmSync(fresh, { recursive: true, force: true });
   });
 
+  test("-t: a terminal of the CLI's size; --memory: the limit on top of the image's config", async () => {
+    const cli = `BERTH_STORE=${store} BERTH_ADDRESS=${env.BERTH_ADDRESS} ${process.execPath} ${CLI}`;
+    const tty = await underTerminal(
+      `${cli} run --state-dir ${stateDir} -t ${ref} -- sh -c 'busybox tty; busybox stty size'`,
+      { cols: 100, rows: 40, timeoutMs: 60_000 },
+    );
+    assert.equal(tty.status, 0, tty.stdout);
+    assert.match(tty.stdout, /\/dev\/pts\/\d+\r\r?\n40 100\r/);
+    const limited = await run([
+      '--memory',
+      '64m',
+      ref,
+      '--',
+      'sh',
+      '-c',
+      // cgroup v1, else v2.
+      'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max',
+    ]);
+    assert.equal(limited.status, 0, limited.stderr);
+    assert.equal(limited.stdout, `${64 * 1024 * 1024}\n`);
+    assert.deepEqual(containerFolders(), []);
+  });
+
   test('a user the image lacks: a typed error, and no folder made', async () => {
     const res = await run(['-u', 'ghost', ref, 'true']);
     assert.equal(res.status, 1);
