@@ -20,6 +20,7 @@ import {
   type RootfsMount,
 } from '../runtime/index.js';
 import { imageBundleConfig, type ImageOverrides, type RunnableImageConfig } from './bundle.js';
+import { StoreError } from './errors.js';
 import { ContainerRootfsExistsError, TooManyLayersError } from './use-errors.js';
 
 /** Under the store root: one folder per container made from an image. */
@@ -84,7 +85,7 @@ export function overlayMount(
 ): RootfsMount {
   for (const path of [storeRoot, ...layerPaths])
     if (/[,:]/.test(path))
-      throw new TooManyLayersError(`overlay cannot take a path with ',' or ':' (${path})`);
+      throw new StoreError(`an overlay cannot take a path with ',' or ':': ${path}`, path);
   const cwd = join(storeRoot, 'layers');
   const lowers = [...layerPaths]
     .reverse()

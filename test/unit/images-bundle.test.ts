@@ -1,12 +1,15 @@
-/** The pure parts of running an image: docker's user rules, Entrypoint + Cmd, env merging. */
+/** The pure parts of running an image: docker's user rules, Entrypoint + Cmd, env merging, the overlay's options. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { imageArgs, mergeEnvironment } from '../../src/images/bundle.js';
+import { StoreError } from '../../src/images/errors.js';
+import { overlayMount } from '../../src/images/rootfs.js';
 import { resolveUserFrom } from '../../src/images/user.js';
 import {
   ImageNoCommandError,
   ImageUserNotFoundError,
   InvalidOverrideError,
+  TooManyLayersError,
 } from '../../src/images/use-errors.js';
 
 const passwd =
@@ -66,5 +69,27 @@ describe('mergeEnvironment', () => {
     assert.deepEqual(mergeEnvironment(['A=1', 'B=2'], ['B=3', 'C=4']), ['A=1', 'B=3', 'C=4']);
     assert.throws(() => mergeEnvironment([], ['=x']), InvalidOverrideError);
     assert.throws(() => mergeEnvironment([], ['NOEQUALS']), InvalidOverrideError);
+  });
+});
+
+describe('overlayMount', () => {
+  const root = '/var/lib/berth';
+  const layer = (i: number) => `${root}/layers/sha256/${i.toString(16).padStart(64, '0')}/fs`;
+  test('lowerdirs top first, relative to the layers folder; upper and work in the container folder', () => {
+    const mount = overlayMount(root, [layer(1), layer(2)], `${root}/containers/c1`);
+    assert.equal(mount.cwd, `${root}/layers`);
+    assert.deepEqual(mount.options, [
+      `lowerdir=sha256/${layer(2).split('/sha256/')[1]}:sha256/${layer(1).split('/sha256/')[1]}`,
+      `upperdir=${root}/containers/c1/upper`,
+      `workdir=${root}/containers/c1/work`,
+    ]);
+  });
+  test('50 layers fit in one page; 100 do not (TooManyLayersError); a comma in a path is refused', () => {
+    const many = (n: number) => Array.from({ length: n }, (_, i) => layer(i));
+    assert.ok(
+      overlayMount(root, many(50), `${root}/containers/c1`).options.join(',').length < 4096,
+    );
+    assert.throws(() => overlayMount(root, many(100), `${root}/containers/c1`), TooManyLayersError);
+    assert.throws(() => overlayMount('/srv/a,b', [layer(1)], '/srv/a,b/containers/c1'), StoreError);
   });
 });
