@@ -15,6 +15,8 @@ export interface PruneResult {
   blobs: number;
   layers: number;
   bytes: number;
+  /** Container rootfs folders removed: unmounted, no container made for them, older than a minute. */
+  containerFolders?: number;
 }
 
 interface RootfsRecord {

@@ -7,6 +7,7 @@ import { importImages } from './import.js';
 import { DEFAULT_STORE_ROOT, StoreLayout } from './layout.js';
 import { withFileLock } from './lock.js';
 import { pullImage } from './pull.js';
+import { removeStaleContainerRootfs } from './rootfs.js';
 import { deleteRecord, readRecords, toImage } from './records.js';
 import { parseReference } from './reference.js';
 import type { Image, ImportOptions, PullOptions } from './types.js';
@@ -123,7 +124,12 @@ export class ImageStore {
 
   /** Removes blobs and layers no image or container uses, and every stale ingest file. */
   prune(opts: { signal?: AbortSignal } = {}): Promise<PruneResult> {
-    return this.withLock(() => prune(this.#layout), opts.signal);
+    // Container folders nobody created a container for (a CLI killed between making one and the
+    // create) stop holding their layers first; under the one lock, so no bundle is made in between.
+    return this.withLock(async () => {
+      const containerFolders = (await removeStaleContainerRootfs(this.root)).length;
+      return { ...(await prune(this.#layout)), containerFolders };
+    }, opts.signal);
   }
 
   /** The image's unpacked layer dirs, lowest first (overlay wants lowerdir highest first: reverse them). */

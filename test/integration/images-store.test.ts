@@ -53,7 +53,12 @@ test('withLock excludes within a process and across processes; a dead holder fre
   await Promise.all([hold(), hold(), hold()]);
   assert.equal(overlapped, false);
   // Reentrant: a holder may call the store's locking methods.
-  assert.deepEqual(await store.withLock(() => store.prune()), { blobs: 0, layers: 0, bytes: 0 });
+  assert.deepEqual(await store.withLock(() => store.prune()), {
+    blobs: 0,
+    layers: 0,
+    bytes: 0,
+    containerFolders: 0,
+  });
 
   // Another process takes the lock and never lets go.
   const script = `import(${JSON.stringify(entry)}).then(async ({ images }) => {

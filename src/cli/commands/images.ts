@@ -5,7 +5,7 @@
  */
 import { Command, Option } from 'commander';
 import { addGlobalOptions, addJsonOption } from '../context.js';
-import { removeStaleContainerRootfs, type Image } from '../../images/index.js';
+import type { Image } from '../../images/index.js';
 import { formatBytes, openStore, pullWithProgress, shortId, STORE_ENV } from '../images.js';
 import { printJson, table } from '../output.js';
 import { collect } from '../parse.js';
@@ -190,16 +190,12 @@ export function imagesCommand(): Command {
       'remove the blobs and layers no image or container uses',
       async (ctx, _args: [], opts) => {
         const store = await openStore(opts);
-        // Container folders nobody created a container for stop holding their layers first;
-        // under the one lock, so no `run` makes a folder in between.
-        const { folders, result } = await store.withLock(async () => ({
-          folders: await removeStaleContainerRootfs(store.root),
-          result: await store.prune(),
-        }));
-        if (ctx.json) printJson(ctx.out, { ...result, containerFolders: folders.length });
+        const result = await store.prune();
+        const folders = result.containerFolders ?? 0;
+        if (ctx.json) printJson(ctx.out, { ...result, containerFolders: folders });
         else
           ctx.out.write(
-            `removed ${result.blobs} blobs, ${result.layers} layers, ${folders.length} unused container folders: ${formatBytes(result.bytes)}\n`,
+            `removed ${result.blobs} blobs, ${result.layers} layers, ${folders} unused container folders: ${formatBytes(result.bytes)}\n`,
           );
       },
     )
