@@ -52,6 +52,7 @@ export default tseslint.config(
                 '**/cri/**',
                 '**/cli/**',
                 '**/daemon/**',
+                '**/images/**',
                 '**/index.js',
               ],
               message: 'src/runtime must not import the layers above it (or the package entry).',
@@ -95,6 +96,27 @@ export default tseslint.config(
             {
               group: ['**/cri/**'],
               message: 'src/cri builds on the supervisor and the API, not the reverse.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The images layer sits beside the runtime library, below the CLI, the CRI and berthd.
+    files: ['src/images/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/runtime/**', '!**/runtime/index.js'],
+              message: 'import the runtime library from src/runtime/index.js only.',
+            },
+            {
+              group: ['**/cli/**', '**/daemon/**', '**/api/**', '**/supervisor/**', '**/cri/**'],
+              message: 'src/images must not import the layers above it.',
             },
           ],
         },

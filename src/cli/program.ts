@@ -9,6 +9,7 @@ import { checkpointsCommand } from './commands/checkpoints.js';
 import { examples, leaf } from './commands/common.js';
 import { containersCommand } from './commands/containers.js';
 import { clientVersion, eventsCommand, stateCommand, versionCommand } from './commands/daemon.js';
+import { imagesCommand } from './commands/images.js';
 import { runCommand } from './commands/run.js';
 import { specCommand } from './commands/spec.js';
 import {
@@ -64,6 +65,7 @@ export function createProgram(): Command {
 
   program
     .addCommand(runCommand())
+    .addCommand(imagesCommand())
     .addCommand(containersCommand())
     .addCommand(checkpointsCommand())
     .addCommand(eventsCommand())

@@ -50,6 +50,7 @@ import {
 } from './oci/commands.js';
 import type { BundleConfig, ProcessSpec } from './oci/spec.js';
 import { OomWatcher } from './oom.js';
+import { readOwnedRootfs, recordRootfsOwner, releaseRootfs } from './rootfs.js';
 import { ContainerProcess } from './process.js';
 import { updateRequest, type Resource } from './resources.js';
 import { defaultShimPath } from './shim/binary.js';
@@ -135,6 +136,7 @@ export class Container implements AsyncDisposable {
     const root = resolve(opts.root);
     const bundle = resolve(opts.bundle);
     const config = readBundleConfig(bundle);
+    const rootfs = readOwnedRootfs(bundle, config);
     const runtime = opts.runtime || DEFAULT_RUNTIME;
     resolveExecutable(runtime, 'OCI runtime');
     const shim = resolveExecutable(opts.shim || defaultShimPath(), 'shim');
@@ -159,9 +161,11 @@ export class Container implements AsyncDisposable {
       runtimeArgs,
       shim,
       noPivotRoot: opts.noPivotRoot ?? false,
+      ...(rootfs ? { rootfs } : {}),
     };
     try {
       await writeContainerRecord(dir, record);
+      if (rootfs) recordRootfsOwner(bundle, { root, id });
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });
       throw err;
@@ -234,6 +238,7 @@ export class Container implements AsyncDisposable {
       drainTimeout: checkDrainTimeout(options.drainTimeout),
       restoreArgs,
       cgroupsPath: config.linux?.cgroupsPath,
+      rootfs: this.#record.rootfs,
     });
     this.#processes.set(InitProcessID, init);
     const { containerdStdin: stdin, containerdStdout: stdout, containerdStderr: stderr } = state;
@@ -436,6 +441,14 @@ export class Container implements AsyncDisposable {
     for (const each of this.#processes.values()) each.close();
     this.#processes.clear();
     this.#cgroup.release();
+    if (this.#record.rootfs) {
+      try {
+        await releaseRootfs(this.#record.rootfs, this.path);
+      } catch (err) {
+        // The record stays, so that a second delete can still find the mount.
+        throw failure ?? err;
+      }
+    }
     // Off the event loop: on a busy disk, removing a folder tree takes a while.
     await rm(this.dir, { recursive: true, force: true });
     if (failure) throw failure;

@@ -169,6 +169,11 @@ export class StateWriteError extends BerthError {
   }
 }
 
+/** A mount or unmount of a container's own rootfs (berth-rootfs.json) failed. */
+export class RootfsMountError extends BerthError {
+  readonly code = 'ERR_ROOTFS_MOUNT';
+}
+
 /** resize() on a process without a terminal. */
 export class NoTerminalError extends BerthError {
   readonly code = 'ERR_NO_TERMINAL';

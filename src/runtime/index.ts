@@ -46,3 +46,10 @@ export type { Resource } from './resources.js';
 export { OomWatcher } from './oom.js';
 export type { OomEvent } from './oom.js';
 export { writeFileAtomic, writeFileAtomicAsync } from './state/files.js';
+export {
+  RootfsFile,
+  isMounted,
+  mountPoints,
+  type OwnedRootfs,
+  type RootfsMount,
+} from './rootfs.js';

@@ -30,6 +30,7 @@ import { launchShim } from './shim/launch.js';
 import { stateWriteError } from './state/files.js';
 import { processFiles, type ProcessFiles } from './state/layout.js';
 import { readPid, readStartTime, writeProcessState, type ProcessState } from './state/records.js';
+import { mountRootfs, unmountRootfs, type OwnedRootfs } from './rootfs.js';
 import { prepareStdio, type PreparedStdio, type StdioOptions } from './stdio.js';
 
 /** What launching needs of a container. */
@@ -51,6 +52,8 @@ export interface LaunchRequest {
   drainTimeout?: number | undefined;
   /** The bundle's `linux.cgroupsPath`: what to remove if the runtime cannot. */
   cgroupsPath?: string | undefined;
+  /** The rootfs the container owns: mounted before the runtime's create, unmounted if the start is refused. */
+  rootfs?: OwnedRootfs | undefined;
 }
 
 /** Bounds of each runtime call made while undoing a failed start. */
@@ -79,7 +82,9 @@ export async function launchProcess<Owner extends LaunchOwner>(
   }
   const { state } = request;
   let stdio: PreparedStdio | undefined;
+  let mounted = false;
   try {
+    if (request.rootfs && request.mode !== 'exec') mounted = await mountRootfs(request.rootfs);
     stdio = await prepareStdio(files.dir, request.stdio);
     state.containerdStdin = stdio.paths.stdin;
     state.containerdStdout = stdio.paths.stdout;
@@ -122,6 +127,8 @@ export async function launchProcess<Owner extends LaunchOwner>(
   } catch (err) {
     stdio?.destroy();
     await undoLaunch(owner, request, files, startedAt);
+    // After the runtime's delete: its container no longer holds the rootfs.
+    if (mounted && request.rootfs) await unmountRootfs(request.rootfs).catch(() => {});
     throw err;
   }
 }

@@ -3,13 +3,15 @@
  * run`: through berthd when one listens at the address, else in this
  * process (daemonless, like podman).
  */
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { validateId } from '../../runtime/index.js';
+import { createImageBundle, type ImageOverrides } from '../../images/index.js';
+import { RootfsFile, isMounted, validateId } from '../../runtime/index.js';
 import { terminalSize } from '../attach.js';
 import { isListening } from '../client.js';
 import { CliError, UsageError } from '../errors.js';
+import { imageForRun, openStore, pullPolicy } from '../images.js';
 import { runLocal } from '../local.js';
 import { printJson } from '../output.js';
 import { bytesArg, collect, envArg, positiveNumberArg } from '../parse.js';
@@ -24,6 +26,7 @@ import {
   type Overrides,
 } from '../spec.js';
 import { examples, leaf, type Action } from './common.js';
+import { storeOption } from './images.js';
 
 /**
  * The CLI's own state dir: daemonless containers and generated bundles.
@@ -44,6 +47,79 @@ interface PreparedBundle {
   terminal: boolean;
   /** Written by us (removed by --rm), or the user's own. */
   generated: boolean;
+  /** A container rootfs folder from an image: removed with its container, or here if none was created. */
+  fromImage?: boolean;
+}
+
+/** What `run IMAGE` changes of the image's process, docker run's flags. */
+function imageOverrides(
+  opts: Record<string, unknown>,
+  command: string[],
+  id: string,
+): ImageOverrides {
+  const cwd = (opts.cwd ?? opts.workdir) as string | undefined;
+  const size = opts.tty === true ? terminalSize() : undefined;
+  return {
+    ...(command.length ? { args: command } : {}),
+    ...(opts.entrypoint !== undefined ? { entrypoint: [opts.entrypoint as string] } : {}),
+    ...((opts.env as string[] | undefined)?.length ? { env: opts.env as string[] } : {}),
+    ...(cwd !== undefined ? { cwd } : {}),
+    ...(opts.user !== undefined ? { user: opts.user as string } : {}),
+    terminal: opts.tty === true,
+    ...(size ? { consoleSize: size } : {}),
+    hostname: (opts.hostname as string | undefined) ?? id,
+  };
+}
+
+/**
+ * `run IMAGE`: the image from the store (pulled first when absent), and
+ * its container's folder in the store: bundle, upper/work dirs, overlay
+ * mount point. The runtime library mounts it at start and removes it all at
+ * delete, here or in berthd.
+ */
+async function prepareImageBundle(
+  ctx: { json: boolean },
+  id: string,
+  ref: string,
+  opts: Record<string, unknown>,
+  command: string[],
+): Promise<PreparedBundle> {
+  const store = await openStore(opts);
+  const image = await imageForRun(store, ref, {
+    policy: pullPolicy(opts.pull),
+    json: ctx.json,
+    insecureRegistries: (opts.insecureRegistry as string[] | undefined) ?? [],
+  });
+  // Under the store lock: a prune cannot take the layers between the lookup and the record naming them.
+  const bundle = await store.withLock(() =>
+    createImageBundle(store, { id, image, overrides: imageOverrides(opts, command, id) }),
+  );
+  if (opts.memory !== undefined || opts.cpus !== undefined) {
+    try {
+      const limits = overridesFromOptions({ memory: opts.memory, cpus: opts.cpus }, []);
+      writeConfig(bundle.path, applyOverrides(readRelocatedConfig(bundle.path), limits));
+    } catch (err) {
+      rmSync(bundle.path, { recursive: true, force: true });
+      throw err;
+    }
+  }
+  return { dir: bundle.path, terminal: opts.tty === true, generated: true, fromImage: true };
+}
+
+/**
+ * A container folder from an image that no container was created for (the
+ * create was refused): nobody else will remove it. One that a container
+ * owns goes with the container's delete.
+ */
+function removeIfUnowned(dir: string): void {
+  try {
+    const record = JSON.parse(readFileSync(join(dir, RootfsFile), 'utf8')) as { owner?: unknown };
+    if (record.owner !== undefined || isMounted(join(dir, 'rootfs'))) return;
+  } catch {
+    // No record left to say so (the folder is gone, or torn): nothing of a container in it.
+    if (!existsSync(dir)) return;
+  }
+  rmSync(dir, { recursive: true, force: true });
 }
 
 function prepareBundle(
@@ -80,9 +156,17 @@ function prepareBundle(
   return { dir, terminal: proc?.terminal === true, generated: true };
 }
 
-const runAction: Action<[string[]]> = async (ctx, [command], opts) => {
-  if ((opts.bundle === undefined) === (opts.rootfs === undefined))
-    throw new UsageError('run needs exactly one of --bundle DIR or --rootfs DIR');
+const runAction: Action<[string[]]> = async (ctx, [given], opts) => {
+  if (opts.bundle !== undefined && opts.rootfs !== undefined)
+    throw new UsageError('run takes one of IMAGE, --bundle DIR or --rootfs DIR');
+  const imageRef =
+    opts.bundle === undefined && opts.rootfs === undefined && opts.commandOnly !== true
+      ? given[0]
+      : undefined;
+  if (imageRef === undefined && opts.bundle === undefined && opts.rootfs === undefined)
+    throw new UsageError('run needs an IMAGE (before --), or --bundle DIR or --rootfs DIR');
+  // `run IMAGE -- CMD`: the `--` after the image comes through as an argument.
+  const command = imageRef === undefined ? given : given.slice(given[1] === '--' ? 2 : 1);
   if (opts.detach && opts.rm)
     throw new UsageError('--rm waits for the container to exit: it cannot go with -d');
   const id = validateId('container id', (opts.name as string | undefined) ?? generatedId());
@@ -93,7 +177,10 @@ const runAction: Action<[string[]]> = async (ctx, [command], opts) => {
       `run -d needs berthd, and none listens at ${ctx.address.address} (start berthd, or run without -d)`,
       'ERR_NO_DAEMON',
     );
-  const bundle = prepareBundle(id, stateDir, opts, command);
+  const bundle =
+    imageRef !== undefined
+      ? await prepareImageBundle(ctx, id, imageRef, opts, command)
+      : prepareBundle(id, stateDir, opts, command);
   const runtime = (opts.runtime as string | undefined) ?? '';
   const runtimeArgs = (opts.runtimeArgs as string[] | undefined) ?? [];
   const labels = (opts.label as string[] | undefined) ?? [];
@@ -140,14 +227,18 @@ const runAction: Action<[string[]]> = async (ctx, [command], opts) => {
       },
     });
   } finally {
-    if (opts.rm && bundle.generated) rmSync(bundle.dir, { recursive: true, force: true });
+    if (bundle.fromImage) removeIfUnowned(bundle.dir);
+    else if (opts.rm && bundle.generated) rmSync(bundle.dir, { recursive: true, force: true });
   }
 };
 
 export function runCommand(): Command {
   return leaf('run', 'run a command in a new container and exit with its status', runAction)
-    .usage('[options] (--bundle DIR | --rootfs DIR) [--] [CMD [ARGS...]]')
-    .argument('[command...]', "the container's command (default: the bundle's, or sh)")
+    .usage('[options] (IMAGE | --bundle DIR | --rootfs DIR) [--] [CMD [ARGS...]]')
+    .argument(
+      '[image-and-command...]',
+      "an image (pulled when absent), then the container's command (default: the image's Entrypoint + Cmd, the bundle's, or sh)",
+    )
     .option(
       '--rootfs <dir>',
       'a root filesystem: the config is made from defaults, as runc spec would',
@@ -163,6 +254,18 @@ export function runCommand(): Command {
       envArg,
     )
     .option('--cwd <dir>', 'working directory in the container')
+    .option('-w, --workdir <dir>', "the same as --cwd (docker run's name)")
+    .option(
+      '-u, --user <user[:group]>',
+      "user (and group) by name in the image's /etc/passwd, or by number",
+    )
+    .option('--entrypoint <cmd>', "replaces the image's Entrypoint (and drops its Cmd)")
+    .option('--pull <policy>', 'pull the image: missing (default), always, never')
+    .option(
+      '--insecure-registry <host>',
+      'reach this registry over plain HTTP (repeatable)',
+      collect,
+    )
     .option('--hostname <name>', 'hostname (default with --rootfs: the id)')
     .option('--memory <bytes>', 'memory limit: 67108864, 64m, 1g (no swap beyond it)', bytesArg)
     .option('--cpus <n>', 'CPU time limit, in CPUs (0.5 = half of one)', positiveNumberArg)
@@ -174,7 +277,16 @@ export function runCommand(): Command {
       '--state-dir <dir>',
       `where daemonless containers and generated bundles live (default ${DEFAULT_STATE_DIR})`,
     )
+    .addOption(storeOption())
     .passThroughOptions()
+    .hook('preAction', (self) => {
+      // What follows `--` is the command: `run -- sh` names no image.
+      let top: Command = self;
+      while (top.parent) top = top.parent;
+      const raw = top.args;
+      const dash = raw.indexOf('--');
+      self.setOptionValue('commandOnly', dash >= 0 && raw.length - dash - 1 === self.args.length);
+    })
     .addHelpText(
       'after',
       `
@@ -183,7 +295,11 @@ Without berthd listening at the address, the container runs in this process
 berthd deletes a container when it exits. Ctrl-C is passed on as SIGINT
 (a third one sends SIGKILL); with -t, keys go to the container's terminal.
 The exit status is the container's (128+N when killed by signal N).
+A container from an image lives in the store's containers/<id>/: an overlay
+of the image's layers with its own upper dir, removed with the container.
 ${examples(
+  "berth run busybox -- sh -c 'id; echo hello'",
+  'berth run -t -u nobody -w /tmp -e FOO=bar alpine:3.20 sh',
   "berth run --rootfs /var/tmp/berth-busybox-rootfs --rm -- sh -c 'echo hello; exit 7'; echo $?",
   'berth run -t --rootfs ./rootfs --rm -- sh',
   'echo data | berth run --bundle ./bundle --memory 64m -- wc -c',

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ContainerNotFoundError, CorruptStateError, isErrnoException } from '../errors.js';
 import { parseExactJson, stringifyExactJson } from '../oci/exact-json.js';
 import type { ProcessSpec } from '../oci/spec.js';
+import { parseOwnedRootfs, type OwnedRootfs } from '../rootfs.js';
 import { StateFile, type ProcessFiles } from './layout.js';
 import {
   createFileAtomic,
@@ -28,6 +29,8 @@ export interface ContainerRecord {
   runtimeArgs: string[];
   shim: string;
   noPivotRoot: boolean;
+  /** berth's own: the mounts of a rootfs the container owns (its bundle's berth-rootfs.json). */
+  rootfs?: OwnedRootfs;
 }
 
 /** process.json: the spec plus containerd's fields (the seed's ProcessState). */
@@ -85,6 +88,7 @@ export function readContainerRecord(dir: string, id: string): ContainerRecord {
   if (!isStringArray(labels ?? []) || !isStringArray(runtimeArgs ?? []))
     throw new CorruptStateError(path, `${path}: labels and runtimeArgs must be lists of strings`);
   const asString = (field: unknown) => (typeof field === 'string' ? field : '');
+  const rootfs = parseOwnedRootfs(path, record.rootfs);
   return {
     bundle,
     labels: (labels as string[] | undefined) ?? [],
@@ -95,6 +99,7 @@ export function readContainerRecord(dir: string, id: string): ContainerRecord {
     runtimeArgs: (runtimeArgs as string[] | undefined) ?? [],
     shim,
     noPivotRoot: record.noPivotRoot === true,
+    ...(rootfs ? { rootfs } : {}),
   };
 }
 
