@@ -5,13 +5,22 @@
  */
 import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import { packageVersion } from '../api/version.js';
-import { statusFromError } from '../api/translate.js';
 import {
   RuntimeServiceService,
   type AttachRequest,
   type AttachResponse,
   type ExecRequest,
   type ExecResponse,
+  type ListPodSandboxRequest,
+  type ListPodSandboxResponse,
+  type PodSandboxStatusRequest,
+  type PodSandboxStatusResponse,
+  type RemovePodSandboxRequest,
+  type RemovePodSandboxResponse,
+  type RunPodSandboxRequest,
+  type RunPodSandboxResponse,
+  type StopPodSandboxRequest,
+  type StopPodSandboxResponse,
   type PortForwardRequest,
   type PortForwardResponse,
   type RuntimeServiceServer,
@@ -21,6 +30,8 @@ import {
   type VersionResponse,
 } from './generated/api.js';
 import { DEFAULT_CNI_CONF_DIR, networkCondition } from './network-status.js';
+import { criStatusFromError } from './pod-errors.js';
+import type { PodSandboxes } from './pods.js';
 import { unimplementedHandlers } from './unimplemented.js';
 
 /** What Version reports as the runtime's name (crictl and the kubelet show it). */
@@ -42,6 +53,8 @@ export interface RuntimeServiceOptions {
   cniConfDir?: string;
   /** Without it, Exec, Attach and PortForward are UNIMPLEMENTED. */
   streaming?: StreamingUrls;
+  /** Without it, the pod sandbox RPCs are UNIMPLEMENTED. */
+  pods?: PodSandboxes;
 }
 
 /** A unary handler from an async function: its error becomes the gRPC status. */
@@ -52,7 +65,7 @@ function unary<Req, Res>(
     handle(call.request).then(
       (response) => callback(null, response),
       (err: unknown) => {
-        const { code, details, metadata } = statusFromError(err);
+        const { code, details, metadata } = criStatusFromError(err);
         callback(metadata ? { code, details, metadata } : { code, details });
       },
     );
@@ -96,5 +109,35 @@ export function runtimeService(options: RuntimeServiceOptions = {}): RuntimeServ
       url: await streaming.portForwardUrl(request),
     }));
   }
+  if (options.pods) servePods(handlers, options.pods);
   return handlers;
+}
+
+function servePods(handlers: RuntimeServiceServer, pods: PodSandboxes): void {
+  handlers.runPodSandbox = unary<RunPodSandboxRequest, RunPodSandboxResponse>(async (request) => ({
+    podSandboxId: await pods.run(request.config, request.runtimeHandler),
+  }));
+  handlers.stopPodSandbox = unary<StopPodSandboxRequest, StopPodSandboxResponse>(
+    async (request) => {
+      await pods.stop(request.podSandboxId);
+      return {};
+    },
+  );
+  handlers.removePodSandbox = unary<RemovePodSandboxRequest, RemovePodSandboxResponse>(
+    async (request) => {
+      await pods.remove(request.podSandboxId);
+      return {};
+    },
+  );
+  handlers.podSandboxStatus = unary<PodSandboxStatusRequest, PodSandboxStatusResponse>(
+    async (request) => {
+      const { status, info } = await pods.status(request.podSandboxId, request.verbose);
+      return { status, info, containersStatuses: [], timestamp: BigInt(Date.now()) * 1_000_000n };
+    },
+  );
+  handlers.listPodSandbox = unary<ListPodSandboxRequest, ListPodSandboxResponse>(
+    async (request) => ({
+      items: await pods.list(request.filter),
+    }),
+  );
 }
