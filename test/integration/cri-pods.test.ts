@@ -12,7 +12,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import {
   existsSync,
@@ -32,6 +33,7 @@ import { NetnsStore } from '../../src/cri/netns.js';
 import { PodNetworks } from '../../src/cri/pod-network.js';
 import { PodSandboxes } from '../../src/cri/pods.js';
 import { CriServer } from '../../src/cri/server.js';
+import { SandboxStore } from '../../src/cri/sandbox-store.js';
 import { tempDir } from '../../support/busybox.js';
 import { crictl, findCrictl } from '../helpers/crictl.js';
 import { buildTestImage, pushImage, startRegistry, type Registry } from '../helpers/registry.js';
@@ -244,7 +246,17 @@ test('runp, pods, inspectp, stopp twice, rmp: READY with an IP, then nothing lef
   if (!binary) return t.skip('crictl not found (set CRICTL)');
   const { pods } = await startService();
   try {
-    const ran = await cri(['runp', podConfig('web')]);
+    const hostPort = 20000 + (randomBytes(2).readUInt16BE() % 20000);
+    const ran = await cri([
+      'runp',
+      podConfig('web', {
+        port_mappings: [{ protocol: 0, container_port: 8080, host_port: hostPort }],
+        linux: {
+          cgroup_parent: CGROUP_PARENT,
+          sysctls: { 'net.ipv4.ip_unprivileged_port_start': '80', 'kernel.shm_rmid_forced': '1' },
+        },
+      }),
+    ]);
     assert.equal(ran.status, 0, ran.stderr);
     const id = ran.stdout.trim();
     assert.match(id, /^[0-9a-f]{64}$/);
@@ -286,6 +298,32 @@ test('runp, pods, inspectp, stopp twice, rmp: READY with an IP, then nothing lef
       new RegExp(`inet ${seen.status.network.ip.replace(/\./g, '\\.')}/24`),
     );
     assert.equal(readFileSync(join(criDir, 'pods', id, 'hostname'), 'utf8'), 'web\n');
+    // The sysctls, in the pod's own network and IPC namespaces; the host's are untouched.
+    const sysctl = (ns: string, key: string) =>
+      run(['nsenter', '-t', pid, ns, 'cat', `/proc/sys/${key.replaceAll('.', '/')}`]).trim();
+    assert.equal(sysctl('-n', 'net.ipv4.ip_unprivileged_port_start'), '80');
+    assert.equal(sysctl('-i', 'kernel.shm_rmid_forced'), '1');
+    assert.equal(readFileSync('/proc/sys/kernel/shm_rmid_forced', 'utf8').trim(), '0');
+    // The port mapping went to portmap: a DNAT rule for the pod's host port.
+    assert.ok(
+      run(['iptables-save', '-t', 'nat'])
+        .split('\n')
+        .some((l) => l.includes(`--dport ${hostPort}`)),
+      'portmap made a rule for the host port',
+    );
+    // Verbose info: the pause container's spec joins the netns file, its cgroup under the parent.
+    const spec = (
+      seen.info as unknown as {
+        runtimeSpec: {
+          linux: { namespaces: Array<{ type: string; path?: string }>; cgroupsPath: string };
+        };
+      }
+    ).runtimeSpec;
+    assert.deepEqual(
+      spec.linux.namespaces.find((n) => n.type === 'network'),
+      { type: 'network', path: join(netnsDir, id) },
+    );
+    assert.equal(spec.linux.cgroupsPath, `${CGROUP_PARENT}/${id}`);
 
     // Filters: label selector, state, id prefix.
     const byLabel = await cri(['pods', '-q', '--label', 'app=web']);
@@ -312,6 +350,10 @@ test('runp, pods, inspectp, stopp twice, rmp: READY with an IP, then nothing lef
     const removed = await cri(['rmp', id]);
     assert.equal(removed.status, 0, removed.stderr);
     assertNothingLeftOf(id);
+    assert.ok(
+      !run(['iptables-save', '-t', 'nat']).includes(`--dport ${hostPort}`),
+      'no portmap rule left',
+    );
     const gone = await cri(['inspectp', id]);
     assert.notEqual(gone.status, 0);
     assert.match(gone.stderr, /NotFound/);
@@ -336,7 +378,7 @@ test('a host-network pod: no netns, no CNI, the host’s network and hostname', 
     const ran = await cri([
       'runp',
       podConfig('hostnet', {
-        linux: { security_context: { namespace_options: { network: 2 } } },
+        linux: { security_context: { namespace_options: { network: 2, pid: 2, ipc: 2 } } },
       }),
     ]);
     assert.equal(ran.status, 0, ran.stderr);
@@ -349,7 +391,17 @@ test('a host-network pod: no netns, no CNI, the host’s network and hostname', 
     assert.deepEqual(bridgePorts(), []);
     assert.deepEqual(allocations(), []);
     const pid = String(seen.info.pid);
-    assert.equal(run(['readlink', `/proc/${pid}/ns/net`]), run(['readlink', '/proc/self/ns/net']));
+    for (const ns of ['net', 'pid', 'ipc', 'uts'])
+      assert.equal(
+        run(['readlink', `/proc/${pid}/ns/${ns}`]),
+        run(['readlink', `/proc/self/ns/${ns}`]),
+        `the host's ${ns} namespace`,
+      );
+    assert.notEqual(
+      run(['readlink', `/proc/${pid}/ns/mnt`]),
+      run(['readlink', '/proc/self/ns/mnt']),
+      'its own mount namespace',
+    );
     const removed = await cri(['rmp', '-f', id]);
     assert.equal(removed.status, 0, removed.stderr);
     assertNothingLeftOf(id);
@@ -467,6 +519,105 @@ test('a restarted service (new supervisor, new server, same dirs) knows the pod,
     assert.equal(seen.status.network.ip, ip);
     assert.deepEqual(allocations(), [ip]);
     const removed = await cri(['rmp', '-f', id]);
+    assert.equal(removed.status, 0, removed.stderr);
+    assertNothingLeftOf(id);
+  } finally {
+    await stopService();
+  }
+});
+
+test('a service killed with SIGKILL: restarted, it knows the READY pod, its IP and attachment, and removes it all', async (t) => {
+  if (!binary) return t.skip('crictl not found (set CRICTL)');
+  const childScript = fileURLToPath(new URL('../helpers/cri-pods-child.js', import.meta.url));
+  const child = spawn(
+    process.execPath,
+    [
+      childScript,
+      JSON.stringify({
+        supervisorDir,
+        criDir,
+        netnsDir,
+        confDir: goodConfDir,
+        storeRoot: store.root,
+        socket,
+        sandboxImage,
+        sandboxCommand: SANDBOX_COMMAND,
+      }),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let id: string;
+  let ip: string;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => d.includes('ready') && resolve());
+      child.once('exit', (code) => reject(new Error(`the child exited (${code})`)));
+    });
+    const ran = await cri(['runp', podConfig('killed')]);
+    assert.equal(ran.status, 0, ran.stderr);
+    id = ran.stdout.trim();
+    ip = (await inspect(id)).status.network.ip;
+  } finally {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+  await startService();
+  try {
+    const seen = await inspect(id);
+    assert.equal(seen.status.state, 'SANDBOX_READY');
+    assert.equal(seen.status.network.ip, ip);
+    assert.deepEqual(allocations(), [ip]);
+    assert.equal(bridgePorts().length, 1);
+    const removed = await cri(['rmp', '-f', id]);
+    assert.equal(removed.status, 0, removed.stderr);
+    assertNothingLeftOf(id);
+  } finally {
+    await stopService();
+  }
+});
+
+test('a RunPodSandbox cut short after its network was made (kill -9): NOTREADY after restart, stopp and rmp undo it', async (t) => {
+  if (!binary) return t.skip('crictl not found (set CRICTL)');
+  const { pods } = await startService();
+  try {
+    // What a berthd killed between the CNI ADD and the pause container leaves: a record, a netns, an attachment.
+    const id = randomBytes(32).toString('hex');
+    const networks = new PodNetworks(
+      new NetnsStore(netnsDir),
+      new CniNetwork({ stateDir: join(criDir, 'cni'), confDir: goodConfDir }),
+    );
+    const network = await networks.setUp({
+      sandboxId: id,
+      podName: 'cut',
+      podNamespace: 'default',
+    });
+    await new SandboxStore(join(criDir, 'pods')).save({
+      id,
+      metadata: { name: 'cut', uid: 'uid-cut', namespace: 'default', attempt: 0 },
+      labels: { app: 'cut' },
+      annotations: {},
+      hostname: 'cut',
+      logDirectory: '',
+      portMappings: [],
+      cgroupParent: CGROUP_PARENT,
+      sysctls: {},
+      namespaces: { network: 'pod', pid: 'pod', ipc: 'pod' },
+      runtimeHandler: 'runc',
+      createdAt: (BigInt(Date.now()) * 1_000_000n).toString(),
+      state: 'NOTREADY',
+      podDir: pods.podDir(id),
+      pauseContainerId: id,
+      sandboxImage,
+      network: { netns: network.netns, ips: network.result.podIps },
+    });
+    assert.equal(allocations().length, 1);
+    const listed = await cri(['pods', '-q', '--state', 'notready', '--label', 'app=cut']);
+    assert.equal(listed.stdout.trim(), id);
+    const stopped = await cri(['stopp', id]);
+    assert.equal(stopped.status, 0, stopped.stderr);
+    assert.deepEqual(allocations(), [], 'stopp released the IP');
+    const removed = await cri(['rmp', id]);
     assert.equal(removed.status, 0, removed.stderr);
     assertNothingLeftOf(id);
   } finally {
