@@ -3,6 +3,7 @@
  * and PortForward hand out streaming URLs when a streaming server is given;
  * every other RPC is UNIMPLEMENTED for now.
  */
+import { join } from 'node:path';
 import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import { packageVersion } from '../api/version.js';
 import {
@@ -31,7 +32,12 @@ import {
 } from './generated/api.js';
 import { DEFAULT_CNI_CONF_DIR, networkCondition } from './network-status.js';
 import { criStatusFromError } from './pod-errors.js';
-import type { PodSandboxes } from './pods.js';
+import type { ImageStore } from '../images/index.js';
+import type { SupervisorApi } from '../supervisor/types.js';
+import { CniNetwork } from './cni.js';
+import { DEFAULT_NETNS_DIR, NetnsStore } from './netns.js';
+import { PodNetworks } from './pod-network.js';
+import { PodSandboxes } from './pods.js';
 import { unimplementedHandlers } from './unimplemented.js';
 
 /** What Version reports as the runtime's name (crictl and the kubelet show it). */
@@ -53,8 +59,22 @@ export interface RuntimeServiceOptions {
   cniConfDir?: string;
   /** Without it, Exec, Attach and PortForward are UNIMPLEMENTED. */
   streaming?: StreamingUrls;
-  /** Without it, the pod sandbox RPCs are UNIMPLEMENTED. */
+  /** The pod sandboxes; made from the fields below when absent (berthd's way). */
   pods?: PodSandboxes;
+  /** The supervisor that runs the pods' containers. */
+  supervisor?: SupervisorApi;
+  /** The image store the pods' images come from. */
+  store?: ImageStore;
+  /** Where the CRI keeps its records of pods and containers (berthd: `<state-dir>/.cri`). */
+  criStateDir?: string;
+  /** Folders of CNI plugins, searched in order (default /usr/lib/cni, /opt/cni/bin). */
+  cniBinDirs?: readonly string[];
+  /** Image of the pod sandboxes' pause container. */
+  sandboxImage?: string;
+  /** The pause container's command (default: the sandbox image's own). */
+  sandboxCommand?: string[];
+  /** Where pods' network namespaces are bound (default /run/berth/netns). */
+  netnsDir?: string;
 }
 
 /** A unary handler from an async function: its error becomes the gRPC status. */
@@ -109,8 +129,31 @@ export function runtimeService(options: RuntimeServiceOptions = {}): RuntimeServ
       url: await streaming.portForwardUrl(request),
     }));
   }
-  if (options.pods) servePods(handlers, options.pods);
+  const pods = options.pods ?? podSandboxesFrom(options);
+  if (pods) servePods(handlers, pods);
   return handlers;
+}
+
+/** The pod sandboxes of a berthd: a supervisor, an image store and a CRI state dir make them; without, none. */
+export function podSandboxesFrom(options: RuntimeServiceOptions): PodSandboxes | undefined {
+  const { supervisor, store, criStateDir } = options;
+  if (!supervisor || !store || !criStateDir) return undefined;
+  const networks = new PodNetworks(
+    new NetnsStore(options.netnsDir ?? DEFAULT_NETNS_DIR),
+    new CniNetwork({
+      stateDir: join(criStateDir, 'cni'),
+      confDir: options.cniConfDir ?? DEFAULT_CNI_CONF_DIR,
+      ...(options.cniBinDirs ? { binDirs: options.cniBinDirs } : {}),
+    }),
+  );
+  return new PodSandboxes({
+    supervisor,
+    images: store,
+    stateDir: criStateDir,
+    networks,
+    ...(options.sandboxImage ? { sandboxImage: options.sandboxImage } : {}),
+    ...(options.sandboxCommand ? { sandboxCommand: options.sandboxCommand } : {}),
+  });
 }
 
 function servePods(handlers: RuntimeServiceServer, pods: PodSandboxes): void {

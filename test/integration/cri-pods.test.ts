@@ -31,7 +31,8 @@ import { Supervisor } from '../../src/supervisor/supervisor.js';
 import { CniNetwork } from '../../src/cri/cni.js';
 import { NetnsStore } from '../../src/cri/netns.js';
 import { PodNetworks } from '../../src/cri/pod-network.js';
-import { PodSandboxes } from '../../src/cri/pods.js';
+import type { PodSandboxes } from '../../src/cri/pods.js';
+import { podSandboxesFrom } from '../../src/cri/runtime-service.js';
 import { CriServer } from '../../src/cri/server.js';
 import { SandboxStore } from '../../src/cri/sandbox-store.js';
 import { tempDir } from '../../support/busybox.js';
@@ -115,19 +116,19 @@ async function startService(
   sandboxCommand = SANDBOX_COMMAND,
 ): Promise<{ pods: PodSandboxes }> {
   supervisor = await Supervisor.open({ stateDir: supervisorDir });
-  const networks = new PodNetworks(
-    new NetnsStore(netnsDir),
-    new CniNetwork({ stateDir: join(criDir, 'cni'), confDir }),
-  );
-  const pods = new PodSandboxes({
+  // berthd's way: the service makes its pods from the supervisor, store and dirs it is given.
+  const options = {
     supervisor,
-    images: store,
-    stateDir: criDir,
-    networks,
+    store,
+    criStateDir: criDir,
+    cniConfDir: confDir,
+    netnsDir,
     sandboxImage,
     sandboxCommand,
-  });
-  server = await CriServer.listen(`unix://${socket}`, { cniConfDir: confDir, pods, graceMs: 1000 });
+  };
+  server = await CriServer.listen(`unix://${socket}`, { ...options, graceMs: 1000 });
+  // The test's own view of the same records (for what crictl cannot ask).
+  const pods = podSandboxesFrom(options)!;
   return { pods };
 }
 
