@@ -355,8 +355,10 @@ export class PodSandboxes {
     // A record without a network may still be a RunPodSandbox cut short in its ADD (kill -9): DEL anyway.
     if (networkUp && record.namespaces.network === 'pod')
       await this.#options.networks?.tearDown(record.id, undefined, signal);
-    if (record.state !== 'NOTREADY') {
+    // The IP is released: another pod may get it next, so it is no longer this one's to report.
+    if (record.state !== 'NOTREADY' || record.network) {
       record.state = 'NOTREADY';
+      delete record.network;
       await this.store.save(record);
     }
   }

@@ -77,12 +77,18 @@ export interface RuntimeServiceOptions {
   netnsDir?: string;
 }
 
-/** A unary handler from an async function: its error becomes the gRPC status. */
+/**
+ * A unary handler from an async function: its error becomes the gRPC status.
+ * The signal aborts when the client gives up (its deadline, a cancel), so
+ * that work it no longer waits for stops and undoes itself.
+ */
 function unary<Req, Res>(
-  handle: (request: Req) => Promise<Res>,
+  handle: (request: Req, signal: AbortSignal) => Promise<Res>,
 ): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
   return (call, callback) => {
-    handle(call.request).then(
+    const controller = new AbortController();
+    call.once('cancelled', () => controller.abort());
+    handle(call.request, controller.signal).then(
       (response) => callback(null, response),
       (err: unknown) => {
         const { code, details, metadata } = criStatusFromError(err);
@@ -157,18 +163,20 @@ export function podSandboxesFrom(options: RuntimeServiceOptions): PodSandboxes |
 }
 
 function servePods(handlers: RuntimeServiceServer, pods: PodSandboxes): void {
-  handlers.runPodSandbox = unary<RunPodSandboxRequest, RunPodSandboxResponse>(async (request) => ({
-    podSandboxId: await pods.run(request.config, request.runtimeHandler),
-  }));
+  handlers.runPodSandbox = unary<RunPodSandboxRequest, RunPodSandboxResponse>(
+    async (request, signal) => ({
+      podSandboxId: await pods.run(request.config, request.runtimeHandler, signal),
+    }),
+  );
   handlers.stopPodSandbox = unary<StopPodSandboxRequest, StopPodSandboxResponse>(
-    async (request) => {
-      await pods.stop(request.podSandboxId);
+    async (request, signal) => {
+      await pods.stop(request.podSandboxId, signal);
       return {};
     },
   );
   handlers.removePodSandbox = unary<RemovePodSandboxRequest, RemovePodSandboxResponse>(
-    async (request) => {
-      await pods.remove(request.podSandboxId);
+    async (request, signal) => {
+      await pods.remove(request.podSandboxId, signal);
       return {};
     },
   );

@@ -339,7 +339,9 @@ test('runp, pods, inspectp, stopp twice, rmp: READY with an IP, then nothing lef
     for (let i = 0; i < 2; i++) {
       const stopped = await cri(['stopp', id]);
       assert.equal(stopped.status, 0, stopped.stderr);
-      assert.equal((await inspect(id)).status.state, 'SANDBOX_NOTREADY');
+      const stoppedPod = await inspect(id);
+      assert.equal(stoppedPod.status.state, 'SANDBOX_NOTREADY');
+      assert.equal(stoppedPod.status.network.ip, '', 'the released IP is no longer reported');
       assert.deepEqual(bridgePorts(), [], 'CNI DEL removed the veth');
       assert.deepEqual(allocations(), [], 'CNI DEL released the IP');
       assert.equal(existsSync(join(netnsDir, id)), false, 'the netns is gone');
