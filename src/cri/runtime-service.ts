@@ -3,15 +3,25 @@
  * and PortForward hand out streaming URLs when a streaming server is given;
  * every other RPC is UNIMPLEMENTED for now.
  */
+import { join } from 'node:path';
 import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import { packageVersion } from '../api/version.js';
-import { statusFromError } from '../api/translate.js';
 import {
   RuntimeServiceService,
   type AttachRequest,
   type AttachResponse,
   type ExecRequest,
   type ExecResponse,
+  type ListPodSandboxRequest,
+  type ListPodSandboxResponse,
+  type PodSandboxStatusRequest,
+  type PodSandboxStatusResponse,
+  type RemovePodSandboxRequest,
+  type RemovePodSandboxResponse,
+  type RunPodSandboxRequest,
+  type RunPodSandboxResponse,
+  type StopPodSandboxRequest,
+  type StopPodSandboxResponse,
   type PortForwardRequest,
   type PortForwardResponse,
   type RuntimeServiceServer,
@@ -21,6 +31,13 @@ import {
   type VersionResponse,
 } from './generated/api.js';
 import { DEFAULT_CNI_CONF_DIR, networkCondition } from './network-status.js';
+import { criStatusFromError } from './pod-errors.js';
+import type { ImageStore } from '../images/index.js';
+import type { SupervisorApi } from '../supervisor/types.js';
+import { CniNetwork } from './cni.js';
+import { DEFAULT_NETNS_DIR, NetnsStore } from './netns.js';
+import { PodNetworks } from './pod-network.js';
+import { PodSandboxes } from './pods.js';
 import { unimplementedHandlers } from './unimplemented.js';
 
 /** What Version reports as the runtime's name (crictl and the kubelet show it). */
@@ -42,17 +59,39 @@ export interface RuntimeServiceOptions {
   cniConfDir?: string;
   /** Without it, Exec, Attach and PortForward are UNIMPLEMENTED. */
   streaming?: StreamingUrls;
+  /** The pod sandboxes; made from the fields below when absent (berthd's way). */
+  pods?: PodSandboxes;
+  /** The supervisor that runs the pods' containers. */
+  supervisor?: SupervisorApi;
+  /** The image store the pods' images come from. */
+  store?: ImageStore;
+  /** Where the CRI keeps its records of pods and containers (berthd: `<state-dir>/.cri`). */
+  criStateDir?: string;
+  /** Folders of CNI plugins, searched in order (default /usr/lib/cni, /opt/cni/bin). */
+  cniBinDirs?: readonly string[];
+  /** Image of the pod sandboxes' pause container. */
+  sandboxImage?: string;
+  /** The pause container's command (default: the sandbox image's own). */
+  sandboxCommand?: string[];
+  /** Where pods' network namespaces are bound (default /run/berth/netns). */
+  netnsDir?: string;
 }
 
-/** A unary handler from an async function: its error becomes the gRPC status. */
+/**
+ * A unary handler from an async function: its error becomes the gRPC status.
+ * The signal aborts when the client gives up (its deadline, a cancel), so
+ * that work it no longer waits for stops and undoes itself.
+ */
 function unary<Req, Res>(
-  handle: (request: Req) => Promise<Res>,
+  handle: (request: Req, signal: AbortSignal) => Promise<Res>,
 ): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
   return (call, callback) => {
-    handle(call.request).then(
+    const controller = new AbortController();
+    call.once('cancelled', () => controller.abort());
+    handle(call.request, controller.signal).then(
       (response) => callback(null, response),
       (err: unknown) => {
-        const { code, details, metadata } = statusFromError(err);
+        const { code, details, metadata } = criStatusFromError(err);
         callback(metadata ? { code, details, metadata } : { code, details });
       },
     );
@@ -96,5 +135,60 @@ export function runtimeService(options: RuntimeServiceOptions = {}): RuntimeServ
       url: await streaming.portForwardUrl(request),
     }));
   }
+  const pods = options.pods ?? podSandboxesFrom(options);
+  if (pods) servePods(handlers, pods);
   return handlers;
+}
+
+/** The pod sandboxes of a berthd: a supervisor, an image store and a CRI state dir make them; without, none. */
+export function podSandboxesFrom(options: RuntimeServiceOptions): PodSandboxes | undefined {
+  const { supervisor, store, criStateDir } = options;
+  if (!supervisor || !store || !criStateDir) return undefined;
+  const networks = new PodNetworks(
+    new NetnsStore(options.netnsDir ?? DEFAULT_NETNS_DIR),
+    new CniNetwork({
+      stateDir: join(criStateDir, 'cni'),
+      confDir: options.cniConfDir ?? DEFAULT_CNI_CONF_DIR,
+      ...(options.cniBinDirs ? { binDirs: options.cniBinDirs } : {}),
+    }),
+  );
+  return new PodSandboxes({
+    supervisor,
+    images: store,
+    stateDir: criStateDir,
+    networks,
+    ...(options.sandboxImage ? { sandboxImage: options.sandboxImage } : {}),
+    ...(options.sandboxCommand ? { sandboxCommand: options.sandboxCommand } : {}),
+  });
+}
+
+function servePods(handlers: RuntimeServiceServer, pods: PodSandboxes): void {
+  handlers.runPodSandbox = unary<RunPodSandboxRequest, RunPodSandboxResponse>(
+    async (request, signal) => ({
+      podSandboxId: await pods.run(request.config, request.runtimeHandler, signal),
+    }),
+  );
+  handlers.stopPodSandbox = unary<StopPodSandboxRequest, StopPodSandboxResponse>(
+    async (request, signal) => {
+      await pods.stop(request.podSandboxId, signal);
+      return {};
+    },
+  );
+  handlers.removePodSandbox = unary<RemovePodSandboxRequest, RemovePodSandboxResponse>(
+    async (request, signal) => {
+      await pods.remove(request.podSandboxId, signal);
+      return {};
+    },
+  );
+  handlers.podSandboxStatus = unary<PodSandboxStatusRequest, PodSandboxStatusResponse>(
+    async (request) => {
+      const { status, info } = await pods.status(request.podSandboxId, request.verbose);
+      return { status, info, containersStatuses: [], timestamp: BigInt(Date.now()) * 1_000_000n };
+    },
+  );
+  handlers.listPodSandbox = unary<ListPodSandboxRequest, ListPodSandboxResponse>(
+    async (request) => ({
+      items: await pods.list(request.filter),
+    }),
+  );
 }
