@@ -5,7 +5,7 @@
  */
 import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { ImageNotFoundError, ImageStore } from '../images/index.js';
+import { ImageNotFoundError, ImageStore, parseReference } from '../images/index.js';
 import type { Image as StoreImage } from '../images/types.js';
 import {
   ImageServiceService,
@@ -61,14 +61,22 @@ function unary<Req, Res>(
   };
 }
 
-/** Every record of the image `ref` names (all its names), or undefined when there is none. */
+/** An image id or id prefix, which the store finds though it is no reference. */
+const IMAGE_ID = /^(?:sha256:)?[a-f0-9]{12,64}$/;
+
+/**
+ * Every record of the image `ref` names (all its names), or undefined when
+ * there is none; a `ref` that is neither a reference nor an id is an
+ * InvalidReferenceError.
+ */
 async function findImage(store: ImageStore, ref: string): Promise<StoreImage[] | undefined> {
   let image: StoreImage;
   try {
     image = await store.get(ref);
   } catch (err) {
-    if (err instanceof ImageNotFoundError) return undefined;
-    throw err;
+    if (!(err instanceof ImageNotFoundError)) throw err;
+    if (!IMAGE_ID.test(ref)) parseReference(ref);
+    return undefined;
   }
   const records = (await store.list()).filter((r) => r.id === image.id);
   return records.length ? records : [image];

@@ -7,7 +7,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { credentials as grpcCredentials, Metadata, status } from '@grpc/grpc-js';
 import { tempDir } from '../../support/busybox.js';
@@ -200,6 +201,20 @@ describe(
         /code = InvalidArgument desc = invalid reference \\"Busybox:UPPER\?\\": invalid tag/,
       );
 
+      for (const args of [
+        ['inspecti', 'Bad:REF?'],
+        ['rmi', 'Bad:REF?'],
+        ['images', 'Bad:REF?'],
+      ]) {
+        const refused = await cri(args);
+        assert.notEqual(refused.status, 0, args.join(' '));
+        assert.match(
+          refused.stderr,
+          /code = InvalidArgument desc = invalid reference/,
+          args.join(' '),
+        );
+      }
+
       for (const method of ['pullImage', 'imageStatus', 'removeImage'] as const) {
         await assert.rejects(
           call(client, method, { image: { image: '', annotations: {} } }),
@@ -336,3 +351,37 @@ describe(
     });
   },
 );
+
+test('berthd refuses a CRI socket in use and a store it cannot make: one clear line, exit 1, nothing left', async () => {
+  const base = tempDir('berth-cri-start-');
+  const socket = join(base, 'berthd.sock');
+  const criSocket = join(base, 'cri.sock');
+  const live = createServer(() => {});
+  await new Promise<void>((resolve) => live.listen(criSocket, resolve));
+  const started: BerthdProcess[] = [];
+  try {
+    const storeFile = join(base, 'store-is-a-file');
+    writeFileSync(storeFile, '');
+    for (const [flags, message] of [
+      [['--cri-listen', `unix://${criSocket}`], /cri\.sock is in use/],
+      [
+        ['--cri-listen', `unix://${join(base, 'other.sock')}`, '--store', join(storeFile, 'x')],
+        /image store: creating .*store-is-a-file\/x/,
+      ],
+    ] as const) {
+      await assert.rejects(
+        spawnBerthd(join(base, 'state'), socket, [...flags], (daemon) => started.push(daemon)),
+        (err: Error) => message.test(err.message),
+      );
+      const exit = await started.at(-1)!.exited;
+      assert.deepEqual(exit, { code: 1, signal: null });
+      assert.equal(existsSync(socket), false, 'the API socket is removed again');
+    }
+    assert.equal(existsSync(join(base, 'other.sock')), false);
+    assert.ok(lstatSync(criSocket).isSocket(), 'the live socket is left to its owner');
+  } finally {
+    for (const daemon of started) await stopBerthd(daemon);
+    await new Promise<void>((resolve) => live.close(() => resolve()));
+    rmSync(base, { recursive: true, force: true });
+  }
+});
