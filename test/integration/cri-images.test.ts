@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, lstatSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { credentials as grpcCredentials, Metadata, status } from '@grpc/grpc-js';
 import { tempDir } from '../../support/busybox.js';
@@ -279,6 +279,47 @@ describe(
       for (const name of [ref, otherTagRef]) {
         const pulled = await cri(['pull', name]);
         assert.equal(pulled.status, 0, pulled.stderr);
+      }
+    });
+
+    test('a pull the client gives up on is given up by berthd too (the store is free again at once)', async () => {
+      // A "registry" that accepts and never answers: only the cancellation can end the pull early.
+      const sockets = new Set<Socket>();
+      let accepted = 0;
+      const stalled = createServer((socket) => {
+        accepted++;
+        sockets.add(socket);
+        socket.on('error', () => {});
+        socket.once('close', () => sockets.delete(socket));
+      });
+      await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve));
+      const { port } = stalled.address() as AddressInfo;
+      try {
+        await assert.rejects(
+          new Promise((resolve, reject) =>
+            client.pullImage(
+              {
+                image: { image: `127.0.0.1:${port}/busybox:stalled`, annotations: {} },
+                auth: undefined,
+                sandboxConfig: undefined,
+              },
+              new Metadata(),
+              { deadline: Date.now() + 500 },
+              (err, response) => (err ? reject(err) : resolve(response)),
+            ),
+          ),
+          (err: { code?: number }) => err.code === status.DEADLINE_EXCEEDED,
+        );
+        assert.ok(accepted > 0, 'berthd reached the registry');
+        // The stalled pull held the store's lock; its registry timeout is 30 s. A pull
+        // that needs the lock and finishes within crictl's 10 s had it released by the cancel.
+        const started = Date.now();
+        const next = await cri(['pull', ref]);
+        assert.equal(next.status, 0, next.stderr);
+        assert.ok(Date.now() - started < 10_000, `${Date.now() - started} ms`);
+      } finally {
+        for (const socket of sockets) socket.destroy();
+        await new Promise<void>((resolve) => stalled.close(() => resolve()));
       }
     });
 
