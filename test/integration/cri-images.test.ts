@@ -7,6 +7,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -342,6 +343,22 @@ describe(
       // busybox itself is over 1 MB; the layers hold dozens of files.
       assert.ok(Number(usage.usedBytes.value) > 1_000_000, usage.usedBytes.value);
       assert.ok(Number(usage.inodesUsed.value) > 20, usage.inodesUsed.value);
+
+      // A container's root filesystem is mounted inside the store: it is not the store's to count.
+      const mountpoint = join(storeDir, 'containers', 'cri-images-test', 'rootfs');
+      mkdirSync(mountpoint, { recursive: true });
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', mountpoint]);
+      try {
+        writeFileSync(join(mountpoint, 'big'), Buffer.alloc(8 * 1024 * 1024, 1));
+        const mounted = await cri(['imagefsinfo', '-o', 'json']);
+        assert.equal(mounted.status, 0, mounted.stderr);
+        const used = (JSON.parse(mounted.stdout) as { status: { usedBytes: { value: string } } })
+          .status.usedBytes.value;
+        assert.ok(Number(used) - Number(usage.usedBytes.value) < 1024 * 1024, used);
+      } finally {
+        execFileSync('umount', [mountpoint]);
+        rmSync(join(storeDir, 'containers', 'cri-images-test'), { recursive: true });
+      }
     });
 
     test('crictl rmi removes every name of the image and frees its layers; removing it again succeeds', async () => {
