@@ -5,7 +5,14 @@
  */
 import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { ImageNotFoundError, ImageStore, parseReference } from '../images/index.js';
+import { basename } from 'node:path';
+import {
+  ImageInUseError,
+  ImageNotFoundError,
+  ImageStore,
+  parseReference,
+  readContainerRootfsRecords,
+} from '../images/index.js';
 import type { Image as StoreImage } from '../images/types.js';
 import {
   ImageServiceService,
@@ -121,6 +128,16 @@ export function imageService(options: ImageServiceOptions = {}): ImageServiceSer
       const records = await findImage(store, requestedImage('RemoveImage', request.image));
       // Already gone is success: the CRI's RemoveImage is idempotent.
       if (!records) return {};
+      // The store guards an image's last name only: refuse before any name goes, not after.
+      const users = (await readContainerRootfsRecords(store.root)).filter(
+        ({ record }) => record?.image === records[0]!.id,
+      );
+      if (users.length) {
+        throw new ImageInUseError(
+          request.image!.image,
+          users.map(({ dir }) => basename(dir)),
+        );
+      }
       for (const record of records) {
         try {
           await store.remove(record.name || record.id, { signal });

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { credentials as grpcCredentials, Metadata, status } from '@grpc/grpc-js';
 import { tempDir } from '../../support/busybox.js';
 import { ImageServiceClient } from '../../src/cri/generated/api.js';
-import { ImageStore } from '../../src/images/index.js';
+import { createImageBundle, ImageStore } from '../../src/images/index.js';
 import { crictl, findCrictl } from '../helpers/crictl.js';
 import { spawnBerthd, type BerthdProcess } from '../helpers/berthd-process.js';
 import {
@@ -366,6 +366,19 @@ describe(
       const image = await storeBefore.get(ref);
       const layerDirs = storeBefore.layerPaths(image);
       assert.ok(layerDirs.every((dir) => existsSync(dir)));
+      // A container's rootfs uses it: every name stays.
+      const bundle = await createImageBundle(storeBefore, { id: 'cri-images-user', image: ref });
+      try {
+        const refused = await cri(['rmi', otherTagRef]);
+        assert.notEqual(refused.status, 0);
+        assert.match(
+          refused.stderr,
+          /code = FailedPrecondition desc = image .* is used by container\(s\) cri-images-user/,
+        );
+        assert.equal((await storeBefore.list()).length, 3);
+      } finally {
+        rmSync(bundle.path, { recursive: true, force: true });
+      }
       // The auth registry's copy is the same image under a third name: one rmi by id removes all.
       const rmi = await cri(['rmi', built.config.digest]);
       assert.equal(rmi.status, 0, rmi.stderr);
