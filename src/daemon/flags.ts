@@ -318,8 +318,7 @@ function program(version: string): Command {
     .option(
       '--cni-bin-dir <dir>',
       `a folder of CNI plugins (repeatable; default ${DEFAULT_CNI_BIN_DIRS.join(' and ')})`,
-      collect,
-      [] as string[],
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
     )
     .option(
       '--sandbox-image <ref>',
@@ -354,7 +353,7 @@ interface Parsed {
   criListen?: string;
   store?: string;
   cniConfDir: string;
-  cniBinDir: string[];
+  cniBinDir?: string[];
   sandboxImage: string;
   streamingAddress: string;
 }
@@ -407,7 +406,7 @@ export function parseFlags(
   for (const [flag, dir] of [
     ['--store', flags.store],
     ['--cni-conf-dir', flags.cniConfDir],
-    ...flags.cniBinDir.map((dir) => ['--cni-bin-dir', dir]),
+    ...(flags.cniBinDir ?? []).map((dir) => ['--cni-bin-dir', dir]),
   ] as const) {
     if (dir === '') throw new FlagError(`${flag} must not be empty`);
   }
@@ -431,9 +430,7 @@ export function parseFlags(
       criListen: flags.criListen,
       store: flags.store === undefined ? undefined : absolute(flags.store),
       cniConfDir: absolute(flags.cniConfDir),
-      cniBinDirs: flags.cniBinDir.length
-        ? flags.cniBinDir.map(absolute)
-        : [...DEFAULT_CNI_BIN_DIRS],
+      cniBinDirs: flags.cniBinDir ? flags.cniBinDir.map(absolute) : [...DEFAULT_CNI_BIN_DIRS],
       sandboxImage: flags.sandboxImage,
       streamingAddress,
     },
