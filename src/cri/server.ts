@@ -13,6 +13,9 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { removeStaleSocket, socketPath } from '../api/server.js';
 import { authorityRewritingConnection } from './authority.js';
 import { ImageServiceService, RuntimeServiceService } from './generated/api.js';
+import type { Logger } from 'pino';
+import type { ImageStore } from '../images/index.js';
+import type { SupervisorApi } from '../supervisor/types.js';
 import { imageService } from './image-service.js';
 import { runtimeService, type RuntimeServiceOptions } from './runtime-service.js';
 
@@ -25,6 +28,18 @@ const DEFAULT_GRACE_MS = 5_000;
 export interface CriServeOptions extends RuntimeServiceOptions {
   /** How long close() waits for calls in flight (default 5 s). */
   graceMs?: number;
+  /** The image store the ImageService serves (and pods' images come from); without it the ImageService is UNIMPLEMENTED. */
+  store?: ImageStore;
+  /** The supervisor that runs the pods' containers. */
+  supervisor?: SupervisorApi;
+  /** Where the CRI keeps its records of pods and containers (berthd: `<state-dir>/.cri`). */
+  criStateDir?: string;
+  /** Folders of CNI plugins, searched in order (default /usr/lib/cni, /opt/cni/bin). */
+  cniBinDirs?: readonly string[];
+  /** Image of the pod sandboxes' pause container. */
+  sandboxImage?: string;
+  /** Where unexpected errors are logged. */
+  logger?: Logger;
 }
 
 /** net.Server#listen as a promise. */
@@ -68,7 +83,13 @@ export class CriServer {
     await removeStaleSocket(path);
     const server = new Server();
     server.addService(RuntimeServiceService, runtimeService(options));
-    server.addService(ImageServiceService, imageService());
+    server.addService(
+      ImageServiceService,
+      imageService({
+        ...(options.store && { store: options.store }),
+        ...(options.logger && { logger: options.logger }),
+      }),
+    );
     const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
     const connections = new Set<Socket>();
     const listener = createServer((socket) => {

@@ -75,6 +75,7 @@ async function main(argv: string[]): Promise<void> {
       code === 'ERR_STATE_DIR_LOCKED' ||
       code === 'ERR_INVALID_ARGUMENT' ||
       code === 'EACCES' ||
+      code === 'ERR_IMAGE_STORE' ||
       code === 'EADDRINUSE'
     ) {
       fail((err as Error).message, 1);

@@ -1,12 +1,14 @@
 /**
  * berthd's life: open the supervisor (which locks the state dir and picks
- * every container back up), serve it on the socket, and on stop close both —
- * the containers keep running, a new berthd picks them up.
+ * every container back up), serve it on the socket (and the CRI on its own
+ * when asked), and on stop close them all — the containers and images stay,
+ * a new berthd picks them up.
  */
 import { pino, type Logger } from 'pino';
 import type { SupervisorApi } from '../supervisor/types.js';
 import { Supervisor, type SupervisorOptions } from '../supervisor/supervisor.js';
 import { serve, type ApiServer } from '../api/server.js';
+import { startCri, type RunningCri } from './cri.js';
 import type { DaemonOptions } from './flags.js';
 
 export type OpenSupervisor = (options: SupervisorOptions) => Promise<SupervisorApi>;
@@ -20,6 +22,8 @@ export interface DaemonDeps {
 export interface RunningDaemon {
   supervisor: SupervisorApi;
   server: ApiServer;
+  /** The CRI, when `--cri-listen` was given. */
+  cri: RunningCri | undefined;
   /** Stops serving, then closes the supervisor; containers keep running. Idempotent. */
   stop(): Promise<void>;
 }
@@ -63,6 +67,16 @@ export async function startDaemon(
     await supervisor.close();
     throw err;
   }
+  let cri: RunningCri | undefined;
+  if (options.criListen !== undefined) {
+    try {
+      cri = await startCri({ ...options, criListen: options.criListen }, supervisor, logger);
+    } catch (err) {
+      await server.close();
+      await supervisor.close();
+      throw err;
+    }
+  }
   logger.info(
     {
       listen: options.listen,
@@ -78,8 +92,10 @@ export async function startDaemon(
   return {
     supervisor,
     server,
+    cri,
     stop() {
       stopping ??= (async () => {
+        await cri?.close();
         await server.close();
         await supervisor.close();
       })();

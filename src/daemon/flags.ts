@@ -13,12 +13,18 @@ import {
   InvalidArgumentError as CommanderArgumentError,
   Option,
 } from 'commander';
+import { DEFAULT_CNI_BIN_DIRS, DEFAULT_CNI_CONF_DIR } from '../cri/cni.js';
+import { parseReference } from '../images/reference.js';
 
 export const DEFAULT_LISTEN = 'unix:///run/berth/berthd.sock';
 export const DEFAULT_STATE_DIR = '/run/berth';
 export const DEFAULT_RUNTIME = 'runc';
 export const DEFAULT_START_TIMEOUT = '15s';
 export const DEFAULT_RETAIN_COUNT = 500;
+/** The kubelet's (and containerd's) pause image for pod sandboxes. */
+export const DEFAULT_SANDBOX_IMAGE = 'registry.k8s.io/pause:3.9';
+/** Exec/attach/port-forward URLs are for clients on this host; port 0 picks a free one. */
+export const DEFAULT_STREAMING_ADDRESS = '127.0.0.1:0';
 
 /** pino's levels; containerd's (logrus) `panic` maps to fatal, `warning` to warn. */
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
@@ -41,6 +47,17 @@ export interface DaemonOptions {
   pprofAddress: string | undefined;
   /** What the daemon should log once its logger exists: flags accepted but not honoured. */
   warnings: string[];
+  /** unix:///path of the CRI socket; undefined: berthd serves no CRI. */
+  criListen: string | undefined;
+  /** The image store's root (absolute); undefined: the images layer's default. */
+  store: string | undefined;
+  /** Absolute. */
+  cniConfDir: string;
+  /** Absolute, searched in order. */
+  cniBinDirs: string[];
+  sandboxImage: string;
+  /** Where the CRI streaming server (exec, attach, port-forward) listens. */
+  streamingAddress: { host: string; port: number };
 }
 
 export type ParseResult =
@@ -139,6 +156,34 @@ function logLevel(value: string): LogLevel {
   return level;
 }
 
+function unixAddress(flag: string) {
+  return (value: string): string => {
+    if (!/^unix:\/\/\/./.test(value) || value.includes('\0')) {
+      throw new CommanderArgumentError(`${flag} must be unix:///absolute/path, got ${value}`);
+    }
+    return value;
+  };
+}
+
+function sandboxImage(value: string): string {
+  try {
+    parseReference(value);
+  } catch (err) {
+    throw new CommanderArgumentError((err as Error).message);
+  }
+  return value;
+}
+
+/** `host:port` or `[v6]:port`, port 0 to 65535, as Go's net.SplitHostPort reads it. */
+export function parseHostPort(flag: string, value: string): { host: string; port: number } {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(value);
+  const port = Number(match?.[3]);
+  if (!match || port > 65_535) {
+    throw new FlagError(`${flag} must be host:port (e.g. 127.0.0.1:0), got ${value}`);
+  }
+  return { host: match[1] ?? match[2]!, port };
+}
+
 // Go's flag syntax → commander's.
 
 /** Long names and their aliases, as urfave/cli registered them (each alias is a flag of its own). */
@@ -156,6 +201,12 @@ const VALUE_FLAGS = new Set([
   'metrics-interval',
   'graphite-address',
   'pprof-address',
+  'cri-listen',
+  'store',
+  'cni-conf-dir',
+  'cni-bin-dir',
+  'sandbox-image',
+  'streaming-address',
 ]);
 
 /** strconv.ParseBool, as Go's flag package reads `-debug=VALUE`. */
@@ -257,6 +308,29 @@ function program(version: string): Command {
     )
     .option('--graphite-address <address>', 'accepted for compatibility; not supported')
     .option('--pprof-address <address>', 'accepted for compatibility; not supported')
+    .option(
+      '--cri-listen <address>',
+      'unix:///path on which to serve the Kubernetes CRI (runtime.v1); off unless given',
+      unixAddress('--cri-listen'),
+    )
+    .option('--store <dir>', 'image store (default $BERTH_STORE, else /var/lib/berth)')
+    .option('--cni-conf-dir <dir>', 'CNI network configurations', DEFAULT_CNI_CONF_DIR)
+    .option(
+      '--cni-bin-dir <dir>',
+      `a folder of CNI plugins (repeatable; default ${DEFAULT_CNI_BIN_DIRS.join(' and ')})`,
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
+    .option(
+      '--sandbox-image <ref>',
+      'image of the pod sandboxes’ pause container',
+      sandboxImage,
+      DEFAULT_SANDBOX_IMAGE,
+    )
+    .option(
+      '--streaming-address <host:port>',
+      'where the CRI streaming server (exec, attach, port-forward) listens',
+      DEFAULT_STREAMING_ADDRESS,
+    )
     .allowExcessArguments(false)
     .allowUnknownOption(false)
     .exitOverride()
@@ -276,6 +350,12 @@ interface Parsed {
   metricsInterval?: number;
   graphiteAddress?: string;
   pprofAddress?: string;
+  criListen?: string;
+  store?: string;
+  cniConfDir: string;
+  cniBinDir?: string[];
+  sandboxImage: string;
+  streamingAddress: string;
 }
 
 /**
@@ -323,11 +403,20 @@ export function parseFlags(
   }
   if (flags.stateDir === '') throw new FlagError('--state-dir must not be empty');
   if (flags.runtime === '') throw new FlagError('--runtime must not be empty');
+  for (const [flag, dir] of [
+    ['--store', flags.store],
+    ['--cni-conf-dir', flags.cniConfDir],
+    ...(flags.cniBinDir ?? []).map((dir) => ['--cni-bin-dir', dir]),
+  ] as const) {
+    if (dir === '') throw new FlagError(`${flag} must not be empty`);
+  }
+  const absolute = (dir: string) => (isAbsolute(dir) ? dir : resolve(cwd, dir));
+  const streamingAddress = parseHostPort('--streaming-address', flags.streamingAddress);
   return {
     kind: 'run',
     options: {
       listen: flags.listen,
-      stateDir: isAbsolute(flags.stateDir) ? flags.stateDir : resolve(cwd, flags.stateDir),
+      stateDir: absolute(flags.stateDir),
       runtime: flags.runtime,
       runtimeArgs: flags.runtimeArgs,
       shim,
@@ -338,6 +427,12 @@ export function parseFlags(
       graphiteAddress: flags.graphiteAddress || undefined,
       pprofAddress: flags.pprofAddress || undefined,
       warnings,
+      criListen: flags.criListen,
+      store: flags.store === undefined ? undefined : absolute(flags.store),
+      cniConfDir: absolute(flags.cniConfDir),
+      cniBinDirs: flags.cniBinDir ? flags.cniBinDir.map(absolute) : [...DEFAULT_CNI_BIN_DIRS],
+      sandboxImage: flags.sandboxImage,
+      streamingAddress,
     },
   };
 }

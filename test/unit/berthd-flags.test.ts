@@ -42,6 +42,12 @@ test('defaults', () => {
     graphiteAddress: undefined,
     pprofAddress: undefined,
     warnings: [],
+    criListen: undefined,
+    store: undefined,
+    cniConfDir: '/etc/cni/net.d',
+    cniBinDirs: ['/usr/lib/cni', '/opt/cni/bin'],
+    sandboxImage: 'registry.k8s.io/pause:3.9',
+    streamingAddress: { host: '127.0.0.1', port: 0 },
   });
   assert.equal(DEFAULT_LISTEN, 'unix:///run/berth/berthd.sock');
 });
@@ -226,4 +232,45 @@ test('normalizeGoArgs and containerd shim names', () => {
   assert.ok(isContainerdShim('containerd-shim'));
   assert.ok(isContainerdShim('/usr/bin/docker-containerd-shim'));
   assert.ok(!isContainerdShim('/opt/berth/berth-shim'));
+});
+
+test('CRI flags: --cri-listen, --store, --cni-conf-dir, repeated --cni-bin-dir, --sandbox-image, --streaming-address', () => {
+  const options = run(
+    [
+      '--cri-listen',
+      'unix:///run/berth/cri.sock',
+      '-store=images',
+      '--cni-conf-dir=/etc/cni/x',
+      '-cni-bin-dir',
+      '/opt/a',
+      '--cni-bin-dir',
+      'rel/b',
+      '--sandbox-image',
+      '127.0.0.1:5000/pause:3.9',
+      '--streaming-address',
+      '[::1]:10010',
+    ],
+    '/work',
+  );
+  assert.equal(options.criListen, 'unix:///run/berth/cri.sock');
+  assert.equal(options.store, '/work/images');
+  assert.equal(options.cniConfDir, '/etc/cni/x');
+  assert.deepEqual(options.cniBinDirs, ['/opt/a', '/work/rel/b']);
+  assert.equal(options.sandboxImage, '127.0.0.1:5000/pause:3.9');
+  assert.deepEqual(options.streamingAddress, { host: '::1', port: 10010 });
+  assert.deepEqual(run(['--streaming-address', '0.0.0.0:0']).streamingAddress, {
+    host: '0.0.0.0',
+    port: 0,
+  });
+});
+
+test('bad CRI flags are clear errors', () => {
+  refused(['--cri-listen', 'tcp://127.0.0.1:1'], /--cri-listen must be unix:\/\/\/absolute\/path/);
+  refused(['--cri-listen', 'unix://relative'], /--cri-listen must be unix/);
+  refused(['--cri-listen'], /flag needs an argument: -cri-listen/);
+  refused(['--sandbox-image', 'pause:bad tag'], /invalid reference/);
+  refused(['--streaming-address', '127.0.0.1'], /--streaming-address must be host:port/);
+  refused(['--streaming-address', '127.0.0.1:70000'], /--streaming-address must be host:port/);
+  refused(['--store', ''], /--store must not be empty/);
+  refused(['--cni-bin-dir', ''], /--cni-bin-dir must not be empty/);
 });
