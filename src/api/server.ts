@@ -78,6 +78,36 @@ export async function removeStaleSocket(path: string): Promise<void> {
 }
 
 /** grpc-js' bindAsync as a promise. */
+/**
+ * Binds a unix socket owner-only from the moment it exists (bind(2) applies
+ * the umask, and a server serves as soon as it listens), and returns its
+ * inode, by which `close()` knows the socket at the path is still its own.
+ * `undo` releases the server when the bind or the check fails.
+ */
+export async function bindOwnerOnly(
+  path: string,
+  listen: () => Promise<void>,
+  undo: () => void,
+): Promise<number> {
+  const umask = process.umask(0o177);
+  try {
+    await listen();
+  } catch (err) {
+    undo();
+    throw err;
+  } finally {
+    process.umask(umask);
+  }
+  try {
+    const stat = lstatSync(path);
+    if ((stat.mode & 0o777) !== 0o600) chmodSync(path, 0o600);
+    return stat.ino;
+  } catch (err) {
+    undo();
+    throw err;
+  }
+}
+
 function bind(server: Server, address: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.bindAsync(address, ServerCredentials.createInsecure(), (err) =>
@@ -134,26 +164,11 @@ export class ApiServer {
       HealthService,
       healthService(() => serving),
     );
-    // Owner-only from the moment the socket exists: bind(2) creates it with
-    // the umask applied, and grpc-js serves as soon as it listens.
-    const umask = process.umask(0o177);
-    try {
-      await bind(server, `unix://${path}`);
-    } catch (err) {
-      server.forceShutdown();
-      throw err;
-    } finally {
-      process.umask(umask);
-    }
-    let ino: number;
-    try {
-      const stat = lstatSync(path);
-      if ((stat.mode & 0o777) !== 0o600) chmodSync(path, 0o600);
-      ino = stat.ino;
-    } catch (err) {
-      server.forceShutdown();
-      throw err;
-    }
+    const ino = await bindOwnerOnly(
+      path,
+      () => bind(server, `unix://${path}`),
+      () => server.forceShutdown(),
+    );
     return new ApiServer(path, server, service, ino, options.graceMs ?? DEFAULT_GRACE_MS, () => {
       serving = false;
     });

@@ -6,11 +6,11 @@
  * an AuthorityRewriter (authority.ts): Go clients send the socket path as
  * `:authority`, which Node's HTTP/2 layer refuses.
  */
-import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import { removeStaleSocket, socketPath } from '../api/server.js';
+import { bindOwnerOnly, removeStaleSocket, socketPath } from '../api/server.js';
 import { authorityRewritingConnection } from './authority.js';
 import { ImageServiceService, RuntimeServiceService } from './generated/api.js';
 import type { Logger } from 'pino';
@@ -97,26 +97,14 @@ export class CriServer {
       socket.once('close', () => connections.delete(socket));
       injector.injectConnection(authorityRewritingConnection(socket));
     });
-    // bind(2) applies the umask: the socket is never reachable by others.
-    const umask = process.umask(0o177);
-    try {
-      await listenOn(listener, path);
-    } catch (err) {
-      server.forceShutdown();
-      throw err;
-    } finally {
-      process.umask(umask);
-    }
-    let ino: number;
-    try {
-      const stat = lstatSync(path);
-      if ((stat.mode & 0o777) !== 0o600) chmodSync(path, 0o600);
-      ino = stat.ino;
-    } catch (err) {
-      listener.close();
-      server.forceShutdown();
-      throw err;
-    }
+    const ino = await bindOwnerOnly(
+      path,
+      () => listenOn(listener, path),
+      () => {
+        listener.close();
+        server.forceShutdown();
+      },
+    );
     return new CriServer(
       path,
       server,
