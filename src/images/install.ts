@@ -70,8 +70,11 @@ const NO_TEE: BlobTee = { begin: () => {}, write: () => {} };
  * unpack has settled, writes are dropped.
  */
 class UnpackTee implements BlobTee {
-  // Chunks as they came (a byte stream's reader would concatenate, a copy per read): 16 of up to 64 KiB.
-  readonly stream = new PassThrough({ objectMode: true, highWaterMark: 16 });
+  static readonly BATCH_BYTES = 1 << 20;
+  // Batches as handed on (a byte stream's reader would concatenate them again): up to 4 MiB waiting.
+  readonly stream = new PassThrough({ objectMode: true, highWaterMark: 4 });
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
   verified: Promise<void> = Promise.resolve();
   whole = false;
   abandoned = false;
@@ -86,7 +89,18 @@ class UnpackTee implements BlobTee {
   async write(chunk: Uint8Array): Promise<void> {
     // The unpack's reader may have let go of the stream (it failed) before `close` was called.
     if (!this.whole || this.#closed || this.stream.destroyed) return;
-    if (this.stream.write(chunk) || this.stream.destroyed) return;
+    // Handed on by the MiB: each chunk is a trip through the decompressor on the thread pool.
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.length;
+    if (this.#pendingBytes < UnpackTee.BATCH_BYTES) return;
+    await this.#hand();
+  }
+
+  async #hand(): Promise<void> {
+    const batch = Buffer.concat(this.#pending);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    if (this.stream.destroyed || this.stream.write(batch) || this.stream.destroyed) return;
     await new Promise<void>((resolve) => {
       const done = () => {
         this.stream.off('drain', done);
@@ -98,7 +112,8 @@ class UnpackTee implements BlobTee {
     });
   }
 
-  end(): void {
+  async end(): Promise<void> {
+    if (this.#pendingBytes > 0 && !this.#closed) await this.#hand();
     this.stream.end();
   }
 
@@ -225,7 +240,7 @@ export async function installImage(layout: StoreLayout, request: InstallRequest)
         throw err;
       }
       if (tee.whole) {
-        tee.end();
+        await tee.end();
         afterwards(streamed);
         return;
       }
