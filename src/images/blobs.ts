@@ -19,6 +19,17 @@ export interface Descriptor {
   mediaType?: string;
 }
 
+/**
+ * A second reader of a blob as it downloads (an unpack). `begin` is called
+ * once, with the offset the bytes written next start at (not 0 when a
+ * .partial is resumed); `write` gets each chunk after it was hashed and
+ * written, and slows the download down by taking its time.
+ */
+export interface BlobTee {
+  begin(offset: number): void;
+  write(chunk: Uint8Array): Promise<void> | void;
+}
+
 /** Where a blob's bytes come from: the rest of it from `offset` (or all of it, when the source cannot seek). */
 export type BlobSource = (
   offset: number,
@@ -60,6 +71,7 @@ export async function ingestBlob(
     resumable: boolean;
     signal?: AbortSignal;
     onBytes?: (current: number, resumed: boolean) => void;
+    tee?: BlobTee;
   },
 ): Promise<'exists' | 'stored'> {
   if (await hasBlob(layout, desc)) return 'exists';
@@ -98,6 +110,7 @@ export async function ingestBlob(
         return await restart(layout, desc, source, opts, handle, partial);
       }
       keepPartial = opts.resumable;
+      opts.tee?.begin(length);
       opts.onBytes?.(length, resumed);
       writer = new BatchedWriter(handle, length);
       for await (const chunk of answer.body) {
@@ -116,6 +129,7 @@ export async function ingestBlob(
         }
         hash.update(chunk);
         length += chunk.length;
+        await opts.tee?.write(chunk);
         opts.onBytes?.(length, resumed);
       }
       try {

@@ -38,13 +38,19 @@ export async function layerInfo(
   return readJsonIfExists<LayerInfo>(layout.layerInfo(chainId));
 }
 
-/** Unpacks the blob as layer `chainId` unless it already is; returns its unpacked size. */
+/**
+ * Unpacks the blob as layer `chainId` unless it already is; returns its
+ * unpacked size. The blob is read from the store, or from `stream` as it
+ * downloads: then `verified` must resolve (the blob stored, its digest
+ * checked) before the layer is published, and its failure drops the layer.
+ */
 export async function ensureLayer(
   layout: StoreLayout,
   chainId: string,
   diffId: string,
   blobDigest: string,
   signal?: AbortSignal,
+  streaming?: { stream: AsyncIterable<Uint8Array>; verified: () => Promise<void> },
 ): Promise<{ size: number; created: boolean }> {
   const known = await layerInfo(layout, chainId);
   if (known) return { size: known.size, created: false };
@@ -52,10 +58,11 @@ export async function ensureLayer(
   const fs = join(staging, 'fs');
   try {
     await mkdir(fs, { recursive: true, mode: 0o755 });
-    const { size } = await unpackLayer(layout.blob(blobDigest), fs, diffId, {
+    const { size } = await unpackLayer(streaming?.stream ?? layout.blob(blobDigest), fs, diffId, {
       layer: `${blobDigest} (diff ${diffId})`,
       ...(signal && { signal }),
     });
+    await streaming?.verified();
     await writeFileAtomic(
       join(staging, 'layer.json'),
       JSON.stringify({ diffId, size } satisfies LayerInfo),

@@ -25,11 +25,41 @@ async function readAll(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** Runs `fn` holding the store's lock (the store's `withLock`). */
+export type StoreLocker = <T>(fn: () => Promise<T>, signal?: AbortSignal) => Promise<T>;
+
+/**
+ * Pulls `refText` into the store. What needs no store (credentials, the
+ * manifest, the config: fetched whole and verified) is asked for while the
+ * lock is being taken; everything that writes the store runs under it.
+ */
 export async function pullImage(
   layout: StoreLayout,
   refText: string,
-  opts: PullOptions = {},
+  opts: PullOptions,
+  withLock: StoreLocker,
 ): Promise<Image> {
+  // The lock's wait ends early when resolving fails: its error is the one to report.
+  const resolveFailed = new AbortController();
+  const resolving = resolvePull(refText, opts);
+  resolving.catch((err: unknown) => resolveFailed.abort(err));
+  const lockSignal = opts.signal
+    ? AbortSignal.any([opts.signal, resolveFailed.signal])
+    : resolveFailed.signal;
+  try {
+    return await withLock(async () => installPulled(layout, await resolving, opts), lockSignal);
+  } catch (err) {
+    if (resolveFailed.signal.aborted && err === resolveFailed.signal.reason) throw err;
+    // A lock failure while resolving also failed: the resolve's error says more.
+    await resolving;
+    throw err;
+  }
+}
+
+type Resolved = Awaited<ReturnType<typeof resolvePull>>;
+
+/** The network half of a pull: the manifest (an index resolved to the platform's) and the config, verified. */
+async function resolvePull(refText: string, opts: PullOptions) {
   const ref = parseReference(refText);
   const platform = opts.platform ?? DEFAULT_PLATFORM;
   const credentials = opts.auth ?? (await credentialsFromDockerConfig(ref.domain));
@@ -39,8 +69,6 @@ export async function pullImage(
     ...(opts.timeoutMs !== undefined && { timeoutMs: opts.timeoutMs }),
     ...(opts.signal && { signal: opts.signal }),
   });
-  const signal = opts.signal;
-
   const fetchManifest = async (reference: string, expected?: { digest: string; size?: number }) => {
     const answer = await client.manifest(reference);
     const digest = expected?.digest ?? sha256Digest(answer.bytes);
@@ -74,7 +102,6 @@ export async function pullImage(
     ref.digest ? { digest: ref.digest } : undefined,
   );
   let manifest = top;
-  const extraBlobs: string[] = [];
   if (top.parsed.kind === 'index') {
     const entry = selectPlatform(top.parsed, platform, ref.normalized);
     manifest = await fetchManifest(entry.digest, entry);
@@ -98,7 +125,18 @@ export async function pullImage(
     total: configBytes.length,
     state: 'verified',
   });
+  return { ref, client, top, manifest, parsed, configBytes, platform };
+}
 
+/** The store half of a pull, under the lock: layers fetched and unpacked, then the records. */
+async function installPulled(
+  layout: StoreLayout,
+  resolved: Resolved,
+  opts: PullOptions,
+): Promise<Image> {
+  const { ref, client, top, manifest, parsed, configBytes, platform } = resolved;
+  const signal = opts.signal;
+  const extraBlobs: string[] = [];
   if (top !== manifest) {
     // The index is kept too: the repo digest names it.
     await putBlob(
@@ -123,10 +161,12 @@ export async function pullImage(
     concurrency: opts.concurrency ?? 3,
     ...(signal && { signal }),
     ...(opts.onProgress && { onProgress: opts.onProgress }),
-    fetchLayer: async (layer) => {
+    teesLayers: true,
+    fetchLayer: async (layer, _index, tee) => {
       const state = await ingestBlob(layout, layer, (offset) => client.blob(layer.digest, offset), {
         what: `layer of ${ref.normalized}`,
         resumable: true,
+        tee,
         ...(signal && { signal }),
         onBytes: (current, resumed) =>
           opts.onProgress?.({

@@ -51,7 +51,7 @@ export class ImageStore {
   /** Pulls `ref` from its registry (see PullOptions), under the store lock. */
   pull(ref: string, opts: PullOptions = {}): Promise<Image> {
     parseReference(ref);
-    return this.withLock(() => pullImage(this.#layout, ref, opts), opts.signal);
+    return pullImage(this.#layout, ref, opts, (fn, signal) => this.withLock(fn, signal));
   }
 
   /** Imports an OCI image layout (a dir) or a `docker save` / OCI archive (a tar file or stream). */

@@ -26,11 +26,11 @@ import {
   constants,
 } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import tar from 'tar-stream';
-import { decompressor, sniffCompression } from './decompress.js';
+import { decompressor, sniffStream } from './decompress.js';
 import { BatchedWriter } from './fsutil.js';
 import { DigestMismatchError, LayerPathEscapeError, InvalidImageError } from './errors.js';
 
@@ -263,16 +263,19 @@ class LayerWriter {
 }
 
 /**
- * Unpacks the layer blob at `blobPath` into `dir` (which must exist, empty),
- * and checks the uncompressed stream's digest against `diffId`.
+ * Unpacks the layer blob (the file at `blob`, or its bytes as they arrive)
+ * into `dir` (which must exist, empty), and checks the uncompressed stream's
+ * digest against `diffId`.
  */
 export async function unpackLayer(
-  blobPath: string,
+  blob: string | AsyncIterable<Uint8Array>,
   dir: string,
   diffId: string,
   opts: { layer: string; signal?: AbortSignal },
 ): Promise<UnpackResult> {
-  const compression = await sniffCompression(blobPath);
+  const { compression, body } = await sniffStream(
+    typeof blob === 'string' ? createReadStream(blob, { highWaterMark: 1 << 20 }) : blob,
+  );
   const hash = createHash('sha256');
   const hasher = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
@@ -289,7 +292,7 @@ export async function unpackLayer(
   // A decompressor cut short may still report "unexpected end of file" after the pipeline settled.
   unpacking.on('error', () => {});
   const feeding = pipeline(
-    createReadStream(blobPath, { highWaterMark: 1 << 20 }),
+    Readable.from(body, { objectMode: false }),
     unpacking,
     hasher,
     async function (source: AsyncIterable<Buffer>) {
