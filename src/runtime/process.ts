@@ -236,6 +236,13 @@ export class ContainerProcess<
         this.#started = true;
         return;
       }
+      // runc read the init's start byte from exec.fifo (the init runs from that
+      // moment), then found the FIFO gone: the init exited at once and its shim's
+      // runtime delete removed the runtime state first. The start happened.
+      if (err instanceof RuntimeError && /remove \S*exec\.fifo: no such file/i.test(err.message)) {
+        this.#started = true;
+        return;
+      }
       throw err;
     }
     this.#started = true;

@@ -503,6 +503,18 @@ describe('issue 14: forced deletes, runtime words, deletes after a hung start', 
     });
   });
 
+  test('a start that lost the race to an init exiting at once (runc: remove exec.fifo: no such file) started it', async () => {
+    const container = await box.create(
+      { args: ['sh', '-c', 'exit 7'] },
+      { runtime: fakeRuntime('racing-start-runtime') },
+    );
+    const init = await container.start();
+    await init.start();
+    assert.equal(await init.wait(), 7);
+    await container.delete();
+    assertNothingLeft(box.root, [container.id]);
+  });
+
   test('3. delete() after a start that timed out on a hanging runtime does not ask the runtime again', async () => {
     // The fixture hangs on create only; the second runtime hangs on everything but start.
     const runtimes = [
