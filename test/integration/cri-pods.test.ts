@@ -226,6 +226,15 @@ before(async () => {
 });
 
 after(async () => {
+  // What a failed test left behind: every pod the service still knows, stopped
+  // and removed (pause container, network, netns), before the service goes.
+  if (server && binary) {
+    const listed = await cri(['pods', '-q']).catch(() => undefined);
+    for (const id of listed?.stdout.split('\n').filter(Boolean) ?? []) {
+      await cri(['stopp', id]).catch(() => undefined);
+      await cri(['rmp', id]).catch(() => undefined);
+    }
+  }
   await stopService().catch(() => undefined);
   await registry?.stop();
   try {
