@@ -84,6 +84,11 @@ const KILL_WAIT_MS = 10_000;
 const BundlePathFile = 'bundle-path';
 /** Exits decided but not yet journaled, one file per container: replayed after a crash. */
 const PendingDir = '.pending';
+/**
+ * A pending record is `<id>.json`: the temporary file of a write cut short
+ * (`<id>.json.tmp-…`) never passes for a record of its own, whatever the id.
+ */
+const PendingSuffix = '.json';
 /** How long after a restart a create cut short is looked at again, for a shim still starting. */
 const CUT_SHORT_RECHECK_MS = 1000;
 
@@ -373,7 +378,7 @@ export class Supervisor implements SupervisorApi {
         at: exitTime(p).toString(),
       }))
       .filter((exit) => exit.systemPid !== 0 || exit.pid === InitProcessID);
-    const pending = join(this.stateDir, PendingDir, container.id);
+    const pending = join(this.stateDir, PendingDir, `${container.id}${PendingSuffix}`);
     mkdirSync(join(this.stateDir, PendingDir), { recursive: true, mode: 0o700 });
     // Guards against the supervisor dying mid-way, not the machine: no fsync.
     await writeFileAtomicAsync(pending, JSON.stringify(exits), { sync: false });
@@ -475,14 +480,18 @@ export class Supervisor implements SupervisorApi {
     } catch (err) {
       if (!isErrnoException(err, 'ENOENT')) throw err;
     }
-    for (const id of names) {
-      try {
-        const exits = JSON.parse(readFileSync(join(dir, id), 'utf8')) as ExitRecord[];
-        this.#emitRecordedExits(id, exits);
-      } catch (err) {
-        this.#log.error({ id, err: (err as Error).message }, 'unreadable pending exits');
+    for (const name of names) {
+      // Anything else is the temporary file of a write the crash cut short: never a record.
+      if (name.endsWith(PendingSuffix)) {
+        const id = name.slice(0, -PendingSuffix.length);
+        try {
+          const exits = JSON.parse(readFileSync(join(dir, name), 'utf8')) as ExitRecord[];
+          this.#emitRecordedExits(id, exits);
+        } catch (err) {
+          this.#log.error({ id, err: (err as Error).message }, 'unreadable pending exits');
+        }
       }
-      rmSync(join(dir, id), { force: true });
+      rmSync(join(dir, name), { force: true });
     }
   }
 

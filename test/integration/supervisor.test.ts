@@ -304,6 +304,26 @@ describe('restart', () => {
     rmSync(join(stateDir, 'not-ours'), { recursive: true });
   });
 
+  test('pending exits a crash left are reported once; the temporary file of a write cut short is no record', async () => {
+    // A supervisor killed while writing an init exit's pending record leaves `<id>.json.tmp-…`
+    // (found by CI: supervisor-kill reported an exit of a container named `k3-0.tmp-2412-25`).
+    const stateDir = join(box.base, uniqueId('pending'));
+    mkdirSync(join(stateDir, '.pending'), { recursive: true });
+    const exits = JSON.stringify([
+      { pid: 'init', status: 3, systemPid: 4242, at: String(BigInt(Date.now()) * 1_000_000n) },
+    ]);
+    writeFileSync(join(stateDir, '.pending', 'gone.json'), exits);
+    writeFileSync(join(stateDir, '.pending', 'cut.json.tmp-2412-25'), exits);
+    const supervisor = await Supervisor.open({ stateDir });
+    try {
+      const all = await reader(supervisor.subscribe({ since: 0n, storedOnly: true })).rest();
+      assert.deepEqual(brief(all), ['exit:gone:init:3']);
+    } finally {
+      await supervisor.close();
+    }
+    assert.deepEqual(readdirSync(join(stateDir, '.pending')), []);
+  });
+
   test('bad requests get typed errors and leave nothing behind', async () => {
     const stateDir = join(box.base, 'state-bad');
     const supervisor = await Supervisor.open({ stateDir });
