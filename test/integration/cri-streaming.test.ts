@@ -318,10 +318,12 @@ describe(
         ':7777',
       ]);
       try {
+        let said = '';
         const port = await new Promise<number>((resolve, reject) => {
           let text = '';
           const onData = (chunk: Buffer) => {
             text += chunk.toString();
+            said = text;
             const match = /Forwarding from 127\.0\.0\.1:(\d+) -> 7777/.exec(text);
             if (match) resolve(Number(match[1]));
           };
@@ -343,7 +345,9 @@ describe(
             conn.once('error', reject);
             conn.once('close', () =>
               reject(
-                new Error(`connection closed before a line came back: ${JSON.stringify(text)}`),
+                new Error(
+                  `connection closed before a line came back: ${JSON.stringify(text)}; crictl said: ${said}`,
+                ),
               ),
             );
           });
