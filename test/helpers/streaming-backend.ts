@@ -10,6 +10,9 @@ import type { Container, ContainerProcess } from '../../src/index.js';
 import type { SessionStreams, StreamingBackend } from '../../src/cri/streaming/types.js';
 import { uniqueId } from './env.js';
 
+/** The test bundles' own environment (support/busybox.ts). */
+const EXEC_ENV = ['PATH=/bin', 'TERM=xterm'];
+
 export interface Attachable {
   container: Container;
   /** The init process, started with stdio pipes. */
@@ -53,7 +56,8 @@ export class RuntimeStreamingBackend implements StreamingBackend {
   async exec(containerId: string, cmd: string[], streams: SessionStreams): Promise<number> {
     const process = await this.#container(containerId).exec(
       uniqueId('exec'),
-      { args: cmd, terminal: streams.tty },
+      // An exec's environment is its own (the kubelet passes the container's): no PATH is inherited.
+      { args: cmd, env: EXEC_ENV, terminal: streams.tty },
       {
         stdio: {
           stdin: streams.stdin ? 'pipe' : undefined,
@@ -110,7 +114,10 @@ export class RuntimeStreamingBackend implements StreamingBackend {
   ): Promise<void> {
     const nc = await this.#container(podSandboxId).exec(
       uniqueId('forward'),
-      { args: ['nc', '127.0.0.1', String(port)] },
+      // `busybox nc`, not `nc`: where runc itself runs in a chroot (the fresh-machine CI
+      // simulation), `runc exec` lands at the mount namespace's root, the host's, which has
+      // busybox (setup installs it) but no `nc`.
+      { args: ['busybox', 'nc', '127.0.0.1', String(port)], env: EXEC_ENV },
       { stdio: { stdin: 'pipe', stdout: 'pipe' } },
     );
     this.started.push(nc);
