@@ -17,12 +17,11 @@ import { findPlugin, invokePlugin, type CniCommand } from './cni-exec.js';
 import { podIps, readResult, type CniResult } from './cni-result.js';
 import { AttachmentStore, type AttachmentRecord, type PortMapping } from './cni-store.js';
 import { CniAttachmentNotFoundError, CniConfigError } from './network-errors.js';
-import { DEFAULT_CNI_CONF_DIR } from './network-status.js';
+import { DEFAULT_CNI_BIN_DIRS, DEFAULT_CNI_CONF_DIR } from './network-status.js';
 
 export { DEFAULT_CNI_CONF_DIR };
 export type { PortMapping };
-/** Debian's containernetworking-plugins, then the upstream tarball's place. */
-export const DEFAULT_CNI_BIN_DIRS: readonly string[] = ['/usr/lib/cni', '/opt/cni/bin'];
+export { DEFAULT_CNI_BIN_DIRS } from './network-status.js';
 export const DEFAULT_CNI_PLUGIN_TIMEOUT_MS = 60_000;
 export const DEFAULT_IFNAME = 'eth0';
 

@@ -9,6 +9,8 @@ import type { RuntimeCondition } from './generated/api.js';
 
 /** Where CNI network configurations are looked for (the kubelet's and containerd's default). */
 export const DEFAULT_CNI_CONF_DIR = '/etc/cni/net.d';
+/** Debian's containernetworking-plugins, then the upstream tarball's place. */
+export const DEFAULT_CNI_BIN_DIRS: readonly string[] = ['/usr/lib/cni', '/opt/cni/bin'];
 
 /** The file names libcni loads as network configurations. */
 const CNI_CONF_EXTENSIONS = ['.conf', '.conflist', '.json'];

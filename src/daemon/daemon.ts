@@ -8,7 +8,7 @@ import { pino, type Logger } from 'pino';
 import type { SupervisorApi } from '../supervisor/types.js';
 import { Supervisor, type SupervisorOptions } from '../supervisor/supervisor.js';
 import { serve, type ApiServer } from '../api/server.js';
-import { startCri, type RunningCri } from './cri.js';
+import type { RunningCri } from './cri.js';
 import type { DaemonOptions } from './flags.js';
 
 export type OpenSupervisor = (options: SupervisorOptions) => Promise<SupervisorApi>;
@@ -70,6 +70,9 @@ export async function startDaemon(
   let cri: RunningCri | undefined;
   if (options.criListen !== undefined) {
     try {
+      // Loaded only when asked for: the CRI, the images layer and the streaming
+      // server are megabytes of berthd's memory that a v0.2.8 daemon never uses.
+      const { startCri } = await import('./cri.js');
       cri = await startCri({ ...options, criListen: options.criListen }, supervisor, logger);
     } catch (err) {
       await server.close();

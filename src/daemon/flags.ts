@@ -13,7 +13,8 @@ import {
   InvalidArgumentError as CommanderArgumentError,
   Option,
 } from 'commander';
-import { DEFAULT_CNI_BIN_DIRS, DEFAULT_CNI_CONF_DIR } from '../cri/cni.js';
+// The small modules only: berthd without --cri-listen loads none of the CRI.
+import { DEFAULT_CNI_BIN_DIRS, DEFAULT_CNI_CONF_DIR } from '../cri/network-status.js';
 import { parseReference } from '../images/reference.js';
 
 export const DEFAULT_LISTEN = 'unix:///run/berth/berthd.sock';
