@@ -12,7 +12,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -32,6 +32,7 @@ import {
 } from '../../src/cri/network-errors.js';
 import { bundleConfig, ensureRootfs } from '../../support/busybox.js';
 import { sandbox, uniqueId } from '../helpers/env.js';
+import { bridgePorts, run } from '../helpers/host-net.js';
 
 const box = sandbox();
 const suffix = randomBytes(3).toString('hex');
@@ -92,20 +93,6 @@ function network(
   return { cni, confDir, stateDir };
 }
 
-function run(argv: string[]): string {
-  const [command, ...args] = argv as [string, ...string[]];
-  return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-/** Interfaces enslaved to the test bridge (the host ends of veth pairs). */
-function bridgePorts(): string[] {
-  try {
-    return run(['ip', '-o', 'link', 'show', 'master', BRIDGE]).split('\n').filter(Boolean);
-  } catch {
-    return []; // No bridge (yet): no ports.
-  }
-}
-
 /** host-local's allocation files (named by address) for the test network. */
 function allocations(name = NETWORK): string[] {
   const dir = join(IPAM_DIR, name);
@@ -120,7 +107,7 @@ function natRulesOf(containerId: string): string[] {
 }
 
 function assertNothingLeftFor(containerId: string, sandboxId?: string): void {
-  assert.deepEqual(bridgePorts(), [], 'no veth left on the bridge');
+  assert.deepEqual(bridgePorts(BRIDGE), [], 'no veth left on the bridge');
   assert.deepEqual(allocations(), [], 'no IP allocation left');
   assert.deepEqual(natRulesOf(containerId), [], 'no iptables rule left');
   if (sandboxId) assert.equal(existsSync(netnsStore.path(sandboxId)), false, 'no netns file left');
@@ -210,7 +197,7 @@ test('ADD: the IP on eth0 in the namespace, the gateway answers, a host port rea
   assert.ok(result.ips.some((i) => i.gateway === GATEWAY));
   assert.ok(result.interfaces.some((i) => i.name === 'eth0' && i.sandbox === path));
   assert.deepEqual(allocations(), [ip]);
-  assert.equal(bridgePorts().length, 1, 'one veth on the bridge');
+  assert.equal(bridgePorts(BRIDGE).length, 1, 'one veth on the bridge');
 
   const inside = run(['nsenter', `--net=${path}`, 'ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0']);
   assert.match(inside, new RegExp(`inet ${ip!.replace(/\./g, '\\.')}/24`));

@@ -12,7 +12,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import {
@@ -38,6 +38,7 @@ import { SandboxStore } from '../../src/cri/sandbox-store.js';
 import { tempDir } from '../../support/busybox.js';
 import { crictl, findCrictl } from '../helpers/crictl.js';
 import { buildTestImage, pushImage, startRegistry, type Registry } from '../helpers/registry.js';
+import { bridgePorts, run } from '../helpers/host-net.js';
 
 const binary = findCrictl();
 const base = tempDir('berth-cri-pods-');
@@ -62,19 +63,6 @@ let store: ImageStore;
 let sandboxImage: string;
 let supervisor: Supervisor | undefined;
 let server: CriServer | undefined;
-
-function run(argv: string[]): string {
-  const [command, ...args] = argv as [string, ...string[]];
-  return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-function bridgePorts(): string[] {
-  try {
-    return run(['ip', '-o', 'link', 'show', 'master', BRIDGE]).split('\n').filter(Boolean);
-  } catch {
-    return [];
-  }
-}
 
 function allocations(): string[] {
   const dir = join(IPAM_DIR, NETWORK);
@@ -185,7 +173,7 @@ async function inspect(id: string): Promise<Inspect> {
 
 function assertNothingLeftOf(id: string): void {
   assert.equal(existsSync(join(netnsDir, id)), false, 'no netns file');
-  assert.deepEqual(bridgePorts(), [], 'no veth on the bridge');
+  assert.deepEqual(bridgePorts(BRIDGE), [], 'no veth on the bridge');
   assert.deepEqual(allocations(), [], 'no IP allocation');
   assert.equal(existsSync(join(criDir, 'pods', `${id}.json`)), false, 'no pod record');
   assert.equal(existsSync(join(criDir, 'pods', id)), false, 'no pod folder');
@@ -289,7 +277,7 @@ test('runp, pods, inspectp, stopp twice, rmp: READY with an IP, then nothing lef
     assert.equal(seen.info.netns, join(netnsDir, id));
     assert.ok(seen.info.pid > 0, 'the pause container runs');
     assert.deepEqual(allocations(), [seen.status.network.ip]);
-    assert.equal(bridgePorts().length, 1);
+    assert.equal(bridgePorts(BRIDGE).length, 1);
     assert.notDeepEqual(cgroupsOf(id), [], 'the pause container is in the pod cgroup parent');
 
     // Inside the pause container: its hostname, the pod's resolv.conf, its eth0 address.
@@ -351,7 +339,7 @@ test('runp, pods, inspectp, stopp twice, rmp: READY with an IP, then nothing lef
       const stoppedPod = await inspect(id);
       assert.equal(stoppedPod.status.state, 'SANDBOX_NOTREADY');
       assert.equal(stoppedPod.status.network.ip, '', 'the released IP is no longer reported');
-      assert.deepEqual(bridgePorts(), [], 'CNI DEL removed the veth');
+      assert.deepEqual(bridgePorts(BRIDGE), [], 'CNI DEL removed the veth');
       assert.deepEqual(allocations(), [], 'CNI DEL released the IP');
       assert.equal(existsSync(join(netnsDir, id)), false, 'the netns is gone');
       assert.deepEqual(cgroupsOf(id), [], 'the pause container’s cgroup is gone');
@@ -400,7 +388,7 @@ test('a host-network pod: no netns, no CNI, the host’s network and hostname', 
     assert.equal(seen.status.network.ip, '');
     assert.equal(seen.info.netns, '');
     assert.equal(existsSync(join(netnsDir, id)), false);
-    assert.deepEqual(bridgePorts(), []);
+    assert.deepEqual(bridgePorts(BRIDGE), []);
     assert.deepEqual(allocations(), []);
     const pid = String(seen.info.pid);
     for (const ns of ['net', 'pid', 'ipc', 'uts'])
@@ -433,7 +421,7 @@ test('a failing CNI configuration: runp fails and leaves nothing', async (t) => 
     const left = readdirSync(join(criDir, 'pods')).filter((f) => !before.has(f));
     assert.deepEqual(left, [], 'no pod record or folder');
     assert.deepEqual(existsSync(netnsDir) ? readdirSync(netnsDir) : [], [], 'no netns');
-    assert.deepEqual(bridgePorts(), [], 'no veth');
+    assert.deepEqual(bridgePorts(BRIDGE), [], 'no veth');
     assert.deepEqual(allocations(), [], 'no IP allocation');
     assert.deepEqual(readdirSync(join(store.root, 'containers')), [], 'no pause bundle');
     assert.deepEqual((await supervisor!.state()).containers, [], 'no pause container');
@@ -453,7 +441,7 @@ test('a pause container that cannot start: runp fails and undoes the network it 
     assert.match(ran.stderr, /no\/such\/pause|no such file/i);
     assert.deepEqual(readdirSync(join(criDir, 'pods')), [], 'no pod record or folder');
     assert.deepEqual(existsSync(netnsDir) ? readdirSync(netnsDir) : [], [], 'no netns');
-    assert.deepEqual(bridgePorts(), [], 'no veth');
+    assert.deepEqual(bridgePorts(BRIDGE), [], 'no veth');
     assert.deepEqual(allocations(), [], 'no IP allocation');
     assert.deepEqual(readdirSync(join(store.root, 'containers')), [], 'no pause bundle');
     assert.deepEqual((await supervisor!.state()).containers, [], 'no pause container');
@@ -580,7 +568,7 @@ test('a service killed with SIGKILL: restarted, it knows the READY pod, its IP a
     assert.equal(seen.status.state, 'SANDBOX_READY');
     assert.equal(seen.status.network.ip, ip);
     assert.deepEqual(allocations(), [ip]);
-    assert.equal(bridgePorts().length, 1);
+    assert.equal(bridgePorts(BRIDGE).length, 1);
     const removed = await cri(['rmp', '-f', id]);
     assert.equal(removed.status, 0, removed.stderr);
     assertNothingLeftOf(id);
