@@ -14,8 +14,6 @@ import { bindOwnerOnly, removeStaleSocket, socketPath } from '../api/server.js';
 import { authorityRewritingConnection } from './authority.js';
 import { ImageServiceService, RuntimeServiceService } from './generated/api.js';
 import type { Logger } from 'pino';
-import type { ImageStore } from '../images/index.js';
-import type { SupervisorApi } from '../supervisor/types.js';
 import { imageService } from './image-service.js';
 import { runtimeService, type RuntimeServiceOptions } from './runtime-service.js';
 
@@ -25,19 +23,10 @@ export const DEFAULT_CRI_ADDRESS = 'unix:///run/berth/cri.sock';
 /** How long close() lets calls in flight finish before it cuts them off. */
 const DEFAULT_GRACE_MS = 5_000;
 
+/** The RuntimeService's options (its `store` also backs the ImageService: without it, UNIMPLEMENTED), and the server's. */
 export interface CriServeOptions extends RuntimeServiceOptions {
   /** How long close() waits for calls in flight (default 5 s). */
   graceMs?: number;
-  /** The image store the ImageService serves (and pods' images come from); without it the ImageService is UNIMPLEMENTED. */
-  store?: ImageStore;
-  /** The supervisor that runs the pods' containers. */
-  supervisor?: SupervisorApi;
-  /** Where the CRI keeps its records of pods and containers (berthd: `<state-dir>/.cri`). */
-  criStateDir?: string;
-  /** Folders of CNI plugins, searched in order (default /usr/lib/cni, /opt/cni/bin). */
-  cniBinDirs?: readonly string[];
-  /** Image of the pod sandboxes' pause container. */
-  sandboxImage?: string;
   /** Where unexpected errors are logged. */
   logger?: Logger;
 }
