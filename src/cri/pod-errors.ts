@@ -6,6 +6,7 @@
 import { status as GrpcStatus, type Metadata } from '@grpc/grpc-js';
 import { statusFromError } from '../api/translate.js';
 import { BerthError } from '../runtime/index.js';
+import { CONTAINER_CONFIG_ERROR_CODES } from './container-config-errors.js';
 
 /** No pod sandbox has that id (or unique id prefix). */
 export class PodSandboxNotFoundError extends BerthError {
@@ -40,6 +41,10 @@ const CRI_STATUS_BY_CODE: Readonly<Record<string, GrpcStatus>> = {
   ERR_POD_NETWORK_UNAVAILABLE: GrpcStatus.FAILED_PRECONDITION,
   ERR_IMAGE_NOT_FOUND: GrpcStatus.NOT_FOUND,
   ERR_IMAGE_INVALID_REFERENCE: GrpcStatus.INVALID_ARGUMENT,
+  // A CRI container's Linux config (container-config-errors.ts): the client's to fix.
+  ...Object.fromEntries(
+    CONTAINER_CONFIG_ERROR_CODES.map((code) => [code, GrpcStatus.INVALID_ARGUMENT]),
+  ),
 };
 
 /** The gRPC status a CRI client gets for `err`. */
