@@ -3,11 +3,11 @@
  * resources) into its OCI spec, by containerd 1.6's rules
  * (pkg/cri/server/container_create_linux.go, pkg/cri/opts/spec_linux.go):
  *
- * - privileged: every capability, every host device (allowed in the device
+ * - privileged: every capability berthd holds, every host device (allowed in the device
  *   cgroup), no masked or read-only paths, writable /sys and cgroupfs, no
  *   seccomp; refused (PrivilegedNotAllowedError) unless the pod is
  *   privileged.
- * - capabilities: docker's default set, then "ALL" added or dropped, then
+ * - capabilities: docker's default set, then "ALL" (what berthd holds) added or dropped, then
  *   each named one added or dropped; names with or without `CAP_`, any case;
  *   an unknown one is refused. Ambient ones (add_ambient_capabilities) also
  *   go into every other set, inheritable included, as the kernel needs.
@@ -39,7 +39,7 @@
  * caller's (container-mounts.ts for mounts and devices).
  *
  * Pure but for two reads: a Localhost seccomp profile's file, and the host
- * facts (cgroup version, controllers, last capability) when `ctx.host` does
+ * facts (cgroup version, controllers, bounding set) when `ctx.host` does
  * not give them; the spec given is not changed (a copy is returned).
  */
 import { readFileSync, statfsSync, existsSync } from 'node:fs';
@@ -81,8 +81,11 @@ export interface LinuxHostFacts {
   hugetlb: boolean;
   /** memory.memsw (v1) or memory.swap.max (v2): a swap limit can be set. */
   swapController: boolean;
-  /** /proc/sys/kernel/cap_last_cap: the highest capability this kernel has. */
-  lastCap: number;
+  /**
+   * The capabilities a container can be given: this process's bounding set
+   * (containerd's "current capabilities"), what "ALL" and privileged mean.
+   */
+  capabilities: readonly string[];
 }
 
 export interface LinuxSpecContext {
@@ -149,12 +152,6 @@ export function detectLinuxHost(): LinuxHostFacts {
       return [];
     }
   };
-  let lastCap = ALL_CAPABILITIES.length - 1;
-  try {
-    lastCap = Number.parseInt(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'), 10);
-  } catch {
-    // Without /proc the list runc knows is the bound.
-  }
   detected = {
     cgroupVersion,
     hugetlb:
@@ -165,9 +162,23 @@ export function detectLinuxHost(): LinuxHostFacts {
       cgroupVersion === 2
         ? swapV2Available()
         : existsSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes'),
-    lastCap: Number.isInteger(lastCap) ? lastCap : ALL_CAPABILITIES.length - 1,
+    capabilities: boundingCapabilities(),
   };
   return detected;
+}
+
+/** The capabilities in this process's bounding set (CapBnd in /proc/self/status) that runc knows. */
+export function boundingCapabilities(status?: string): string[] {
+  let text = status;
+  try {
+    text ??= readFileSync('/proc/self/status', 'utf8');
+  } catch {
+    return [...ALL_CAPABILITIES];
+  }
+  const hex = /^CapBnd:\s*([0-9a-f]+)$/m.exec(text)?.[1];
+  if (!hex) return [...ALL_CAPABILITIES];
+  const mask = BigInt(`0x${hex}`);
+  return ALL_CAPABILITIES.filter((_, bit) => (mask >> BigInt(bit)) & 1n);
 }
 
 /** v2: memory.swap.max is absent from the root, so look in this process's own cgroup. */
@@ -208,7 +219,7 @@ function knownCapabilities(names: string[], what: string): string[] {
 }
 
 function everyCapability(host: LinuxHostFacts): string[] {
-  return ALL_CAPABILITIES.slice(0, Math.max(0, host.lastCap) + 1);
+  return [...host.capabilities];
 }
 
 function capabilitySets(
@@ -222,6 +233,12 @@ function capabilitySets(
     wanted?.addAmbientCapabilities ?? [],
     'add_ambient_capabilities',
   );
+  // runc's "unable to apply caps: operation not permitted" otherwise, naming none.
+  for (const cap of [...add, ...ambient])
+    if (!host.capabilities.includes(cap))
+      invalid(
+        `capability ${cap} cannot be given: berthd does not hold it (not in its bounding set)`,
+      );
   const isAll = (names: string[]) => names.some((n) => n.trim().toUpperCase() === 'ALL');
   let caps: string[];
   if (sc?.privileged) caps = everyCapability(host);

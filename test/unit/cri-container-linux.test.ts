@@ -22,6 +22,7 @@ import {
   DEFAULT_MASKED_PATHS,
   DEFAULT_READONLY_PATHS,
   applyLinuxContainerConfig,
+  boundingCapabilities,
   linuxResourcesToUpdate,
   type LinuxHostFacts,
   type LinuxSpecContext,
@@ -42,8 +43,20 @@ type ConfigInput = NonNullable<Parameters<typeof LinuxContainerConfig.fromPartia
 type SecurityInput = NonNullable<ConfigInput['securityContext']>;
 type ResourcesInput = NonNullable<ConfigInput['resources']>;
 
-const V1: LinuxHostFacts = { cgroupVersion: 1, hugetlb: false, swapController: true, lastCap: 40 };
-const V2: LinuxHostFacts = { cgroupVersion: 2, hugetlb: true, swapController: false, lastCap: 40 };
+const V1: LinuxHostFacts = {
+  cgroupVersion: 1,
+  hugetlb: false,
+  swapController: true,
+  capabilities: ALL_CAPABILITIES,
+};
+const V2: LinuxHostFacts = {
+  cgroupVersion: 2,
+  hugetlb: true,
+  swapController: false,
+  capabilities: ALL_CAPABILITIES,
+};
+/** A daemon without CAP_SYS_RESOURCE, as on a host that withholds it. */
+const HELD = ALL_CAPABILITIES.filter((c) => c !== 'CAP_SYS_RESOURCE');
 const PASSWD = 'root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n';
 const GROUP = 'root:x:0:\nalice:x:1000:\nstaff:x:50:alice,bob\naudio:x:29:alice\nother:x:77:bob\n';
 
@@ -134,10 +147,10 @@ test('privileged in a pod that is not: PrivilegedNotAllowedError', () => {
 test('privileged: all caps, host devices all allowed, no masked paths, no seccomp, writable /sys', () => {
   const spec = apply(
     { privileged: true, seccomp: { profileType: ProfileType.RuntimeDefault } },
-    { sandboxPrivileged: true, host: { ...V1, lastCap: 38 } },
+    { sandboxPrivileged: true, host: { ...V1, capabilities: HELD } },
   );
-  assert.deepEqual(caps(spec).bounding, ALL_CAPABILITIES.slice(0, 39));
-  assert.deepEqual(caps(spec).effective, ALL_CAPABILITIES.slice(0, 39));
+  assert.deepEqual(caps(spec).bounding, HELD);
+  assert.deepEqual(caps(spec).effective, HELD);
   assert.equal(linux(spec).maskedPaths, undefined);
   assert.equal(linux(spec).readonlyPaths, undefined);
   assert.equal(seccomp(spec), undefined);
@@ -190,6 +203,23 @@ test('capabilities: an unknown name is refused', () => {
     () => apply({ capabilities: { addCapabilities: ['FLY'] } }),
     /unknown capability "FLY" in add_capabilities/,
   );
+});
+
+test('capabilities: one berthd does not hold is refused, naming it', () => {
+  assertInvalid(
+    () =>
+      apply(
+        { capabilities: { addCapabilities: ['SYS_RESOURCE'] } },
+        { host: { ...V1, capabilities: HELD } },
+      ),
+    /CAP_SYS_RESOURCE cannot be given: berthd does not hold it/,
+  );
+});
+
+test('boundingCapabilities: the CapBnd mask of a status file', () => {
+  const status = 'Name:\tx\nCapInh:\t0000000000000000\nCapBnd:\t0000000000200021\n';
+  assert.deepEqual(boundingCapabilities(status), ['CAP_CHOWN', 'CAP_KILL', 'CAP_SYS_ADMIN']);
+  assert.ok(boundingCapabilities().includes('CAP_CHOWN'), "this process's own");
 });
 
 test('capabilities: ambient ones are in every set, inheritable included', () => {
