@@ -376,8 +376,9 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 const isStringList = (value: unknown): value is string[] =>
   Array.isArray(value) && value.every((v) => typeof v === 'string');
+// JSON numbers beyond 2^53 lose digits here, and runc would read another value: refused.
 const isUint = (value: unknown): value is number =>
-  typeof value === 'number' && Number.isInteger(value) && value >= 0;
+  typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 
 /**
  * A Localhost profile: the OCI `linux.seccomp` object (what containerd
@@ -484,7 +485,8 @@ function toNumber(value: bigint, what: string, min: bigint): number {
 
 const CPU_LIST = /^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$/;
 const PAGE_SIZE = /^[1-9][0-9]*(KB|MB|GB|TB|PB)$/;
-const UNIFIED_KEY = /^[a-z][a-z0-9_]*\.[a-z0-9_.]+$/;
+/** A cgroup v2 file name (`memory.high`, `hugetlb.2MB.max`): no path in it. */
+const UNIFIED_KEY = /^[a-z][a-z0-9_]*\.[A-Za-z0-9_.]+$/;
 
 /** The cpu and memory parts both CreateContainer and UpdateContainerResources take: zero means "not set". */
 function cpuAndMemory(r: LinuxContainerResources, host: LinuxHostFacts, warn: (m: string) => void) {

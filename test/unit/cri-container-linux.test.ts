@@ -411,6 +411,22 @@ test('seccomp Localhost: missing, not JSON, or not a profile: SeccompProfileErro
     /args\[0\] needs an index/,
     SeccompProfileError,
   );
+  assertInvalid(
+    localhost(
+      profileFile('huge.json', {
+        defaultAction: 'SCMP_ACT_ALLOW',
+        syscalls: [
+          {
+            names: ['read'],
+            action: 'SCMP_ACT_ERRNO',
+            args: [{ index: 0, value: 2 ** 60, op: 'SCMP_CMP_EQ' }],
+          },
+        ],
+      }),
+    ),
+    /args\[0\] needs an index/,
+    SeccompProfileError,
+  );
 });
 
 test('seccomp Localhost: a relative path is refused', () => {
@@ -493,7 +509,7 @@ test('resources: hugepage limits with a hugetlb controller; skipped with a warni
 });
 
 test('resources: unified on cgroup v2; skipped with a warning on v1', () => {
-  const unified = { 'memory.high': '1073741824' };
+  const unified = { 'memory.high': '1073741824', 'hugetlb.2MB.max': '4194304' };
   assert.deepEqual(resources(withResources({ unified }, { host: V2 })).unified, unified);
   const warnings: string[] = [];
   const spec = withResources({ unified }, { warn: (m) => warnings.push(m) });
