@@ -8,11 +8,18 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Device, LinuxContainerConfig, Mount } from '../../src/cri/generated/api.js';
+import {
+  Device,
+  LinuxContainerConfig,
+  Mount,
+  MountPropagation,
+} from '../../src/cri/generated/api.js';
 import { applyLinuxContainerConfig } from '../../src/cri/container-linux.js';
 import { applyMounts } from '../../src/cri/container-mounts.js';
+import { isMounted } from '../../src/index.js';
 import { ensureRootfs } from '../../support/busybox.js';
 import { sandbox, type Sandbox } from '../helpers/env.js';
 import { busyboxSpec, runConfig } from '../helpers/run-config.js';
@@ -133,4 +140,34 @@ test("privileged: every capability, the host's devices, mount allowed", async ()
     stdout: `CapEff:\t${held}\ndevices\nmounted\n`,
     stderr: '',
   });
+});
+
+test('a bidirectional mount: a mount made in the container shows on the host', async () => {
+  const source = join(box.base, 'shared');
+  mkdirSync(source);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'berth-test-shared', source]);
+  try {
+    execFileSync('mount', ['--make-shared', source]);
+    const mounted = applyMounts(
+      spec({ securityContext: { capabilities: { addCapabilities: ['SYS_ADMIN'] } } }),
+      [
+        Mount.fromPartial({
+          containerPath: '/shared',
+          hostPath: source,
+          propagation: MountPropagation.PROPAGATION_BIDIRECTIONAL,
+        }),
+      ],
+      [],
+    );
+    assert.equal((mounted.linux as { rootfsPropagation?: string }).rootfsPropagation, 'rshared');
+    const result = await runConfig(box, mounted, [
+      'sh',
+      '-c',
+      'mkdir /shared/inner && mount -t tmpfs -o size=1m from-container /shared/inner && echo mounted',
+    ]);
+    assert.deepEqual(result, { status: 0, stdout: 'mounted\n', stderr: '' });
+    assert.ok(isMounted(join(source, 'inner')), 'the container mount reached the host');
+  } finally {
+    execFileSync('umount', ['--recursive', '--lazy', source]);
+  }
 });
