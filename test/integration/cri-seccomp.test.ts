@@ -59,6 +59,12 @@ test('Unconfined: the same unshare succeeds (the refusal was the profile)', asyn
   assert.deepEqual(result, { status: 0, stdout: 'unshared\nSeccomp:\t0\n', stderr: '' });
 });
 
+test('RuntimeDefault with CAP_SYS_ADMIN added: the profile opens unshare', async () => {
+  const admin = spec({ ...runtimeDefault, capabilities: { addCapabilities: ['SYS_ADMIN'] } });
+  const result = await runConfig(box, admin, ['sh', '-c', 'unshare -U true && echo unshared']);
+  assert.deepEqual(result, { status: 0, stdout: 'unshared\n', stderr: '' });
+});
+
 test("Localhost: the profile's errno for the syscall it denies", async () => {
   const profile = join(box.base, 'deny-mkdir.json');
   writeFileSync(
