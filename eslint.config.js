@@ -1,6 +1,54 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The layers of src/, bottom up (ARCHITECTURE.md). Each may import only the
+ * layers it lists (`below`), and the runtime library only through its entry,
+ * src/runtime/index.ts. `cli` and `daemon` are the two executables, side by
+ * side: neither imports the other. The CLI speaks berthd's v0.2.8 API (or runs
+ * the library daemonless), never the CRI, so it does not import src/cri.
+ * Patterns match the import as written: a folder named after a layer.
+ */
+const LAYERS = [
+  { layer: 'runtime', below: [] },
+  // Beside the runtime: it builds on it, the runtime never imports it.
+  { layer: 'images', below: ['runtime'] },
+  { layer: 'supervisor', below: ['runtime', 'images'] },
+  { layer: 'api', below: ['runtime', 'images', 'supervisor'] },
+  { layer: 'cri', below: ['runtime', 'images', 'supervisor', 'api'] },
+  { layer: 'daemon', below: ['runtime', 'images', 'supervisor', 'api', 'cri'] },
+  { layer: 'cli', below: ['runtime', 'images', 'supervisor', 'api'] },
+];
+
+function layerRules() {
+  const names = LAYERS.map(({ layer }) => layer);
+  return LAYERS.map(({ layer, below }) => {
+    const barred = names.filter((name) => name !== layer && !below.includes(name));
+    const patterns = [
+      {
+        group: barred.map((name) => `**/${name}/**`),
+        message: below.length
+          ? `src/${layer} may import only ${below.map((n) => `src/${n}`).join(', ')} (ARCHITECTURE.md's layers).`
+          : `src/${layer} imports no other layer (ARCHITECTURE.md's layers).`,
+      },
+      layer === 'runtime'
+        ? {
+            // Its own entry (or the package's) would be an import cycle.
+            group: ['**/index.js'],
+            message: 'src/runtime imports its modules directly, never an index.',
+          }
+        : {
+            group: ['**/runtime/**', '!**/runtime/index.js'],
+            message: 'import the runtime library from src/runtime/index.js only.',
+          },
+    ];
+    return {
+      files: [`src/${layer}/**/*.ts`],
+      rules: { 'no-restricted-imports': ['error', { patterns }] },
+    };
+  });
+}
+
 export default tseslint.config(
   {
     ignores: [
@@ -37,90 +85,5 @@ export default tseslint.config(
       ],
     },
   },
-  {
-    // The runtime library stands alone: the layers above it build on it, never the reverse.
-    files: ['src/runtime/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: [
-                '**/supervisor/**',
-                '**/api/**',
-                '**/cri/**',
-                '**/cli/**',
-                '**/daemon/**',
-                '**/images/**',
-                '**/index.js',
-              ],
-              message: 'src/runtime must not import the layers above it (or the package entry).',
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    // Above the runtime, its internals are reached through its one entry point.
-    files: ['src/**/*.ts'],
-    ignores: ['src/runtime/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: ['**/runtime/**', '!**/runtime/index.js'],
-              message: 'import the runtime library from src/runtime/index.js only.',
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    // The CRI is a layer of its own above the supervisor and the API: the
-    // layers it builds on never import it.
-    files: ['src/supervisor/**/*.ts', 'src/api/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: ['**/runtime/**', '!**/runtime/index.js'],
-              message: 'import the runtime library from src/runtime/index.js only.',
-            },
-            {
-              group: ['**/cri/**'],
-              message: 'src/cri builds on the supervisor and the API, not the reverse.',
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    // The images layer sits beside the runtime library, below the CLI, the CRI and berthd.
-    files: ['src/images/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: ['**/runtime/**', '!**/runtime/index.js'],
-              message: 'import the runtime library from src/runtime/index.js only.',
-            },
-            {
-              group: ['**/cli/**', '**/daemon/**', '**/api/**', '**/supervisor/**', '**/cri/**'],
-              message: 'src/images must not import the layers above it.',
-            },
-          ],
-        },
-      ],
-    },
-  },
+  ...layerRules(),
 );

@@ -6,44 +6,18 @@
  */
 import { createConnection } from 'node:net';
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
-import { dirname, isAbsolute } from 'node:path';
+import { dirname } from 'node:path';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { InvalidArgumentError, isErrnoException } from '../runtime/index.js';
 import type { SupervisorApi } from '../supervisor/types.js';
 import { APIService } from './generated/berth.js';
+import { socketPath } from './address.js';
 import { HealthService } from './generated/grpc/health/v1/health.js';
 import { healthService } from './health.js';
 import { ApiService, type ApiServiceOptions } from './service.js';
 
-/** Longest unix socket path Linux takes (sun_path is 108 bytes with its NUL). */
-const MAX_SOCKET_PATH = 107;
-
 /** How long close() lets unary calls in flight finish before it cuts them off. */
 const DEFAULT_GRACE_MS = 5_000;
-
-/** `unix:///run/berth/berthd.sock` (or `unix:/path`, or a bare absolute path) → the path. */
-export function socketPath(address: string): string {
-  let path: string;
-  if (address.startsWith('unix://')) path = address.slice('unix://'.length);
-  else if (address.startsWith('unix:')) path = address.slice('unix:'.length);
-  else if (address.startsWith('/')) path = address;
-  else {
-    throw new InvalidArgumentError(
-      `listen address ${JSON.stringify(address)} is not supported: berthd serves on a unix socket, unix:///path`,
-    );
-  }
-  if (!isAbsolute(path)) {
-    throw new InvalidArgumentError(
-      `listen address ${JSON.stringify(address)}: the socket path must be absolute`,
-    );
-  }
-  if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
-    throw new InvalidArgumentError(
-      `socket path ${path} is longer than ${MAX_SOCKET_PATH} bytes, the most a unix socket takes`,
-    );
-  }
-  return path;
-}
 
 /** Whether something accepts connections on the socket at `path`. */
 function socketIsLive(path: string): Promise<boolean> {
@@ -77,7 +51,6 @@ export async function removeStaleSocket(path: string): Promise<void> {
   unlinkSync(path);
 }
 
-/** grpc-js' bindAsync as a promise. */
 /**
  * Binds a unix socket owner-only from the moment it exists (bind(2) applies
  * the umask, and a server serves as soon as it listens), and returns its
@@ -108,6 +81,7 @@ export async function bindOwnerOnly(
   }
 }
 
+/** grpc-js' bindAsync as a promise. */
 function bind(server: Server, address: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.bindAsync(address, ServerCredentials.createInsecure(), (err) =>

@@ -4,14 +4,14 @@
  * response message, each error a gRPC status (translate.ts). The supervisor
  * validates its input; only what is about the wire is checked here.
  */
-import { readFileSync } from 'node:fs';
 import {
   status as GrpcStatus,
   type sendUnaryData,
   type ServerUnaryCall,
   type ServerWritableStream,
 } from '@grpc/grpc-js';
-import { InvalidArgumentError } from '../runtime/index.js';
+import { readSystemCpuUsageNs } from '../runtime/index.js';
+import { checkSignal } from '../supervisor/signal.js';
 import type { EventSubscription, SupervisorApi } from '../supervisor/types.js';
 import type {
   APIServer,
@@ -23,17 +23,17 @@ import {
   addProcessFromMessage,
   checkpointFromMessage,
   checkpointMessage,
-  checkSignal,
   containerMessage,
   createContainerFromMessage,
+  deleteCheckpointFromMessage,
   eventMessage,
-  nsFromTimestamp,
   optional,
-  resourceFromUpdate,
   stateMessage,
   statsResponse,
   statusFromError,
-  systemCpuUsageNs,
+  subscribeOptionsFromMessage,
+  updateContainerFromMessage,
+  updateProcessFromMessage,
 } from './translate.js';
 import { packageVersion, parseVersion } from './version.js';
 
@@ -55,18 +55,6 @@ export interface ApiServiceOptions {
   systemCpuUsage?: () => Promise<bigint>;
 }
 
-/**
- * Read on the event loop: a procfs read takes microseconds, where the thread
- * pool's open, read and close would each wait a turn of a busy loop.
- */
-function procStatCpuUsage(): Promise<bigint> {
-  try {
-    return Promise.resolve(systemCpuUsageNs(readFileSync('/proc/stat', 'utf8')) ?? 0n);
-  } catch {
-    return Promise.resolve(0n);
-  }
-}
-
 /** The service: its grpc-js implementation, and shutdown() to end the event streams it serves. */
 export class ApiService {
   readonly implementation: APIServer;
@@ -79,7 +67,7 @@ export class ApiService {
     this.#supervisor = supervisor;
     this.#logger = options.logger ?? silent;
     const version = options.version ?? parseVersion(packageVersion());
-    const cpuUsage = options.systemCpuUsage ?? procStatCpuUsage;
+    const cpuUsage = options.systemCpuUsage ?? (() => Promise.resolve(readSystemCpuUsageNs()));
     const sv = supervisor;
 
     this.implementation = {
@@ -90,11 +78,7 @@ export class ApiService {
       })),
 
       updateContainer: this.#unary('UpdateContainer', async (req) => {
-        await sv.updateContainer({
-          id: req.id,
-          ...(req.status !== '' ? { status: req.status } : {}),
-          ...(req.resources ? { resources: resourceFromUpdate(req.resources) } : {}),
-        });
+        await sv.updateContainer(updateContainerFromMessage(req));
         return {};
       }),
 
@@ -104,13 +88,7 @@ export class ApiService {
       }),
 
       updateProcess: this.#unary('UpdateProcess', async (req) => {
-        await sv.updateProcess({
-          id: req.id,
-          pid: req.pid,
-          closeStdin: req.closeStdin,
-          // 0 x 0 is "no resize", as in v0.2.8.
-          ...(req.width !== 0 || req.height !== 0 ? { width: req.width, height: req.height } : {}),
-        });
+        await sv.updateProcess(updateProcessFromMessage(req));
         return {};
       }),
 
@@ -129,8 +107,8 @@ export class ApiService {
       }),
 
       deleteCheckpoint: this.#unary('DeleteCheckpoint', async (req) => {
-        if (req.name === '') throw new InvalidArgumentError('checkpoint name cannot be empty');
-        await sv.deleteCheckpoint(req.id, req.name, optional(req.checkpointDir));
+        const { id, name, checkpointDir } = deleteCheckpointFromMessage(req);
+        await sv.deleteCheckpoint(id, name, checkpointDir);
         return {};
       }),
 
@@ -206,18 +184,8 @@ export class ApiService {
         call.emit('error', { code: GrpcStatus.UNAVAILABLE, details: 'berthd is shutting down' });
         return;
       }
-      if (req.storedOnly && !req.timestamp) {
-        // v0.2.8's own rule: "only stored events" needs a point to replay from.
-        throw new InvalidArgumentError(
-          'invalid parameter: StoredOnly cannot be specified without setting a valid Timestamp',
-        );
-      }
-      const since = req.timestamp ? nsFromTimestamp(req.timestamp) : undefined;
       subscription = this.#supervisor.subscribe({
-        // Before the epoch: everything stored is newer.
-        ...(since !== undefined ? { since: since < 0n ? 0n : since } : {}),
-        storedOnly: req.storedOnly,
-        ...(req.id !== '' ? { id: req.id } : {}),
+        ...subscribeOptionsFromMessage(req),
         signal: abort.signal,
       });
     } catch (err) {

@@ -18,7 +18,10 @@ import type {
   ProcessInfo,
   Rlimit as SupervisorRlimit,
   StateResponse as SupervisorStateResponse,
+  SubscribeOptions,
   SupervisorEvent,
+  UpdateContainerRequest as SupervisorUpdateContainerRequest,
+  UpdateProcessRequest as SupervisorUpdateProcessRequest,
 } from '../supervisor/types.js';
 import type { SlowSubscriberError } from '../supervisor/errors.js';
 import type {
@@ -27,41 +30,21 @@ import type {
   Checkpoint,
   Container,
   CreateContainerRequest,
+  DeleteCheckpointRequest,
   Event,
+  EventsRequest,
   MemoryData,
   Process,
   Rlimit,
   StateResponse,
   StatsResponse,
+  UpdateContainerRequest,
+  UpdateProcessRequest,
   UpdateResource,
 } from './generated/berth.js';
-import type { Timestamp } from './generated/google/protobuf/timestamp.js';
+import { nsFromTimestamp, timestampFromDate, timestampFromNs } from './timestamp.js';
 
-const NS_PER_SECOND = 1_000_000_000n;
 const UINT64_MAX = (1n << 64n) - 1n;
-
-// Timestamps.
-
-/** Nanoseconds since the epoch → google.protobuf.Timestamp (exact). */
-export function timestampFromNs(ns: bigint): Timestamp {
-  // Floor division, so that nanos is always in [0, 1e9) as the Timestamp spec requires.
-  let seconds = ns / NS_PER_SECOND;
-  let nanos = ns % NS_PER_SECOND;
-  if (nanos < 0n) {
-    seconds -= 1n;
-    nanos += NS_PER_SECOND;
-  }
-  return { seconds, nanos: Number(nanos) };
-}
-
-/** google.protobuf.Timestamp → nanoseconds since the epoch (exact). */
-export function nsFromTimestamp(timestamp: Timestamp): bigint {
-  return timestamp.seconds * NS_PER_SECOND + BigInt(timestamp.nanos);
-}
-
-export function timestampFromDate(date: Date): Timestamp {
-  return timestampFromNs(BigInt(date.getTime()) * 1_000_000n);
-}
 
 // Integers.
 
@@ -150,24 +133,6 @@ export function statsResponse(stat: Stat, systemUsage: bigint): StatsResponse {
   };
 }
 
-/**
- * The host's CPU time in nanoseconds from /proc/stat's text: the first seven
- * fields of the `cpu` line (user nice system idle iowait irq softirq), in
- * USER_HZ (100 on Linux), as v0.2.8 summed them. Undefined if the text has no
- * such line.
- */
-export function systemCpuUsageNs(procStat: string): bigint | undefined {
-  const USER_HZ = 100n;
-  for (const line of procStat.split('\n')) {
-    const fields = line.trim().split(/\s+/);
-    if (fields[0] !== 'cpu') continue;
-    const ticks = fields.slice(1, 8);
-    if (ticks.length < 7 || !ticks.every((t) => /^\d+$/.test(t))) return undefined;
-    return (ticks.reduce((sum, t) => sum + BigInt(t), 0n) * NS_PER_SECOND) / USER_HZ;
-  }
-  return undefined;
-}
-
 // Resources.
 
 const RESOURCE_FIELDS = [
@@ -203,6 +168,29 @@ export function resourceFromUpdate(update: UpdateResource): Resource {
   if (update.cpusetCpus !== '') resource.cpusetCpus = update.cpusetCpus;
   if (update.cpusetMems !== '') resource.cpusetMems = update.cpusetMems;
   return resource;
+}
+
+/** UpdateContainer: '' status and no resources are "leave as is". */
+export function updateContainerFromMessage(
+  req: UpdateContainerRequest,
+): SupervisorUpdateContainerRequest {
+  return {
+    id: req.id,
+    ...(req.status !== '' ? { status: req.status } : {}),
+    ...(req.resources ? { resources: resourceFromUpdate(req.resources) } : {}),
+  };
+}
+
+export function updateProcessFromMessage(
+  req: UpdateProcessRequest,
+): SupervisorUpdateProcessRequest {
+  return {
+    id: req.id,
+    pid: req.pid,
+    closeStdin: req.closeStdin,
+    // 0 x 0 is "no resize", as in v0.2.8.
+    ...(req.width !== 0 || req.height !== 0 ? { width: req.width, height: req.height } : {}),
+  };
 }
 
 // Containers, processes, checkpoints.
@@ -277,6 +265,16 @@ export function checkpointFromMessage(c: Checkpoint | undefined): RuntimeCheckpo
   };
 }
 
+/** DeleteCheckpoint's container, checkpoint name (required) and checkpoint dir. */
+export function deleteCheckpointFromMessage(req: DeleteCheckpointRequest): {
+  id: string;
+  name: string;
+  checkpointDir: string | undefined;
+} {
+  if (req.name === '') throw new InvalidArgumentError('checkpoint name cannot be empty');
+  return { id: req.id, name: req.name, checkpointDir: optional(req.checkpointDir) };
+}
+
 /** '' on the wire is "not given". */
 export function optional(value: string): string | undefined {
   return value === '' ? undefined : value;
@@ -340,12 +338,21 @@ export function eventMessage(event: SupervisorEvent): Event {
   };
 }
 
-/** Signals are 1..64 on Linux (SIGRTMAX); 0 would only probe. */
-export function checkSignal(signal: number): number {
-  if (!Number.isInteger(signal) || signal < 1 || signal > 64) {
-    throw new InvalidArgumentError(`signal ${signal} is not a signal number (1-64)`);
+/** An Events request as the supervisor's subscription options (the abort signal aside). */
+export function subscribeOptionsFromMessage(req: EventsRequest): Omit<SubscribeOptions, 'signal'> {
+  if (req.storedOnly && !req.timestamp) {
+    // v0.2.8's own rule: "only stored events" needs a point to replay from.
+    throw new InvalidArgumentError(
+      'invalid parameter: StoredOnly cannot be specified without setting a valid Timestamp',
+    );
   }
-  return signal;
+  const since = req.timestamp ? nsFromTimestamp(req.timestamp) : undefined;
+  return {
+    // Before the epoch: everything stored is newer.
+    ...(since !== undefined ? { since: since < 0n ? 0n : since } : {}),
+    storedOnly: req.storedOnly,
+    ...(req.id !== '' ? { id: req.id } : {}),
+  };
 }
 
 // Errors.

@@ -4,7 +4,6 @@
  * message defaults (`fromPartial`), so callers name only what they set.
  */
 import { createConnection } from 'node:net';
-import { isAbsolute } from 'node:path';
 import {
   Metadata,
   credentials,
@@ -34,11 +33,10 @@ import {
   type StateResponse,
   type StatsResponse,
 } from '../api/generated/berth.js';
+import { parseUnixAddress, type UnixAddress } from '../api/address.js';
+import { InvalidArgumentError } from '../runtime/index.js';
 import { UsageError } from './errors.js';
 
-export const DEFAULT_ADDRESS = 'unix:///run/berth/berthd.sock';
-/** Longest unix socket path Linux takes (sun_path is 108 bytes with its NUL). */
-const MAX_SOCKET_PATH = 107;
 /** Calls that only read get this long; starts, execs and checkpoints wait as long as berthd takes. */
 const QUERY_DEADLINE_MS = 30_000;
 
@@ -51,36 +49,19 @@ type DeepPartial<T> = T extends bigint | string | number | boolean
       ? { [K in keyof T]?: DeepPartial<T[K]> }
       : T;
 
-export interface Address {
-  /** As given, normalised to unix:///path. */
-  address: string;
-  /** The socket's path. */
-  path: string;
-}
+export type Address = UnixAddress;
 
 /**
- * `unix:///path` (or `unix:/path`, or a bare absolute path) → the socket path.
- * Anything else is a usage error: berthd serves on a unix socket only.
+ * `unix:///path` (or `unix:/path`, or a bare absolute path) → the socket path
+ * (api/address.ts); anything else is a usage error.
  */
 export function parseAddress(value: string): Address {
-  let path: string;
-  if (value.startsWith('unix://')) path = value.slice('unix://'.length);
-  else if (value.startsWith('unix:')) path = value.slice('unix:'.length);
-  else if (value.startsWith('/')) path = value;
-  else {
-    throw new UsageError(
-      `address ${JSON.stringify(value)} is not supported: berthd listens on a unix socket, unix:///path`,
-    );
+  try {
+    return parseUnixAddress(value);
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) throw new UsageError(err.message);
+    throw err;
   }
-  if (!isAbsolute(path)) {
-    throw new UsageError(`address ${JSON.stringify(value)}: the socket path must be absolute`);
-  }
-  if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
-    throw new UsageError(
-      `address ${JSON.stringify(value)}: a unix socket path takes at most ${MAX_SOCKET_PATH} bytes`,
-    );
-  }
-  return { address: `unix://${path}`, path };
 }
 
 /**

@@ -4,7 +4,8 @@
  * and a client made on first use.
  */
 import { Option, type Command } from 'commander';
-import { BerthClient, DEFAULT_ADDRESS, parseAddress, type Address } from './client.js';
+import { DEFAULT_ADDRESS } from '../api/address.js';
+import { BerthClient, parseAddress, type Address } from './client.js';
 import { stdout, type Output } from './output.js';
 
 export const ADDRESS_ENV = 'BERTH_ADDRESS';

@@ -4,7 +4,9 @@
  * nanoseconds), and the small formatters both use.
  */
 import { stringify } from 'lossless-json';
+import { parseGoDuration } from '../api/duration.js';
 import type { Timestamp } from '../api/generated/google/protobuf/timestamp.js';
+import { nsFromTimestamp } from '../api/timestamp.js';
 
 /** Where output goes; tests and the live views pass their own. */
 export interface Output {
@@ -60,15 +62,9 @@ export function table(headers: string[], rows: string[][]): string {
   return [headers, ...rows].map(line).join('\n') + '\n';
 }
 
-/** Nanoseconds since the epoch. */
+/** Nanoseconds since the epoch; 0 for a message without the timestamp. */
 export function timestampNs(ts: Timestamp | undefined): bigint {
-  if (!ts) return 0n;
-  return ts.seconds * 1_000_000_000n + BigInt(ts.nanos);
-}
-
-export function timestampFromNs(ns: bigint): Timestamp {
-  const seconds = ns / 1_000_000_000n;
-  return { seconds, nanos: Number(ns - seconds * 1_000_000_000n) };
+  return ts ? nsFromTimestamp(ts) : 0n;
 }
 
 /** RFC 3339 with nanoseconds, UTC: 2024-05-01T10:00:00.123456789Z (as ctr prints). */
@@ -80,13 +76,14 @@ export function formatTimestamp(ts: Timestamp | undefined): string {
 
 /**
  * A time to replay events from: RFC 3339 (with or without fractions and a
- * zone offset), a duration ago (`90s`, `10m`, `1h30m`, `2d`), or nanoseconds
- * since the epoch. Returns ns since the epoch, or undefined if unreadable.
+ * zone offset), a Go duration ago (`90s`, `10m`, `1h30m`, `48h`), or
+ * nanoseconds since the epoch (16 digits or more). Returns ns since the
+ * epoch, or undefined if unreadable.
  */
 export function parseSince(value: string, nowMs = Date.now()): bigint | undefined {
   if (/^\d{16,}$/.test(value)) return BigInt(value);
-  const duration = parseDuration(value);
-  if (duration !== undefined) return BigInt(Math.round(nowMs - duration)) * 1_000_000n;
+  const ago = durationAgo(value);
+  if (ago !== undefined) return BigInt(Math.round(nowMs - ago)) * 1_000_000n;
   const match = /^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/i.exec(
     value,
   );
@@ -97,22 +94,18 @@ export function parseSince(value: string, nowMs = Date.now()): bigint | undefine
   return BigInt(ms) * 1_000_000n + BigInt(fraction.padEnd(9, '0'));
 }
 
-const DURATION_UNITS: Record<string, number> = {
-  ms: 1,
-  s: 1_000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-};
-
-/** `1h30m`, `90s`, `250ms`, `2d` → milliseconds; undefined if not a duration. */
-export function parseDuration(value: string): number | undefined {
-  if (!/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(value)) return undefined;
-  let total = 0;
-  for (const [, amount, unit] of value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)) {
-    total += Number(amount) * DURATION_UNITS[unit!]!;
+/**
+ * A Go duration of 0 or more, in ms. A unit is required: a bare "0", which Go
+ * takes, would read as well as 0 ns since the epoch.
+ */
+function durationAgo(value: string): number | undefined {
+  if (!/[a-zµμ]$/.test(value)) return undefined;
+  try {
+    const ms = parseGoDuration(value);
+    return ms >= 0 ? ms : undefined;
+  } catch {
+    return undefined;
   }
-  return total;
 }
 
 /** How long ago, in the largest unit that fits: 12s, 5m, 3h, 2d. */

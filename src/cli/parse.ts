@@ -1,5 +1,6 @@
 /** Option value parsers for commander: each throws commander's InvalidArgumentError (exit status 2). */
 import { InvalidArgumentError } from 'commander';
+import { parseGoDuration } from '../api/duration.js';
 import { parseAddress } from './client.js';
 import { CliError } from './errors.js';
 import { parseBytes, parseSince } from './output.js';
@@ -77,23 +78,33 @@ export function positiveNumberArg(value: string): number {
   return n;
 }
 
-/** A time for events: RFC 3339, a duration ago (10m), or ns since the epoch. */
+/** A time for events: RFC 3339, a Go duration ago (10m), or ns since the epoch. */
 export function sinceArg(value: string): bigint {
   const ns = parseSince(value);
   if (ns === undefined)
     throw new InvalidArgumentError(
-      'expected an RFC 3339 time (2024-05-01T10:00:00.5Z), a duration ago (90s, 10m, 2h) or nanoseconds since the epoch',
+      'expected an RFC 3339 time (2024-05-01T10:00:00.5Z), a Go duration ago (90s, 10m, 1h30m, 48h) or nanoseconds since the epoch',
     );
   return ns;
 }
 
-/** 10s, 2m, 500ms, or a plain number of seconds. */
+/**
+ * A length of time in ms: a Go duration (10s, 1h30m, 500ms; api/duration.ts),
+ * or, as a convenience of the CLI's own, a plain number of seconds (10, 2.5),
+ * which Go would refuse. Not negative.
+ */
 export function durationArg(value: string): number {
   if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value);
-  if (!match) throw new InvalidArgumentError('expected a duration like 10s, 2m, 500ms');
-  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
-  return Number(match[1]) * factor;
+  let ms: number;
+  try {
+    ms = parseGoDuration(value);
+  } catch {
+    throw new InvalidArgumentError(
+      'expected a Go duration like 10s, 2m, 1h30m, 500ms (or a plain number of seconds)',
+    );
+  }
+  if (ms < 0) throw new InvalidArgumentError('expected a duration of 0 or more');
+  return ms;
 }
 
 /** MAJOR:MINOR:VALUE[:LEAF] for the blkio device lists. */

@@ -19,7 +19,7 @@ import {
   closeClients,
   resolveAddress,
 } from './context.js';
-import { DEFAULT_ADDRESS } from './client.js';
+import { DEFAULT_ADDRESS } from '../api/address.js';
 import {
   EXIT_FAILURE,
   EXIT_USAGE,

@@ -10,7 +10,8 @@ import type { Event } from '../api/generated/berth.js';
 import { FifoSet, attachUntilExit, type StdioPaths } from './attach.js';
 import type { BerthClient, EventStream } from './client.js';
 import { CliError, InterruptedError, isServiceError } from './errors.js';
-import { timestampFromNs, timestampNs } from './output.js';
+import { timestampFromNs } from '../api/timestamp.js';
+import { timestampNs } from './output.js';
 import { interruptible, progress } from './progress.js';
 
 /** How long to wait for berthd's `live` marker before starting anyway. */

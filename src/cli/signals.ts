@@ -1,16 +1,15 @@
 /** Signals by name (`KILL`, `SIGKILL`, `kill`) or number (`9`), as kill(1) takes them. */
 import { constants } from 'node:os';
+import { isSignalNumber, MAX_SIGNAL } from '../supervisor/signal.js';
 import { UsageError } from './errors.js';
 
 const SIGNALS = constants.signals as Readonly<Record<string, number>>;
-/** Linux: 1 to SIGRTMAX. */
-const MAX_SIGNAL = 64;
 
 export function parseSignal(value: string): number {
   const text = value.trim();
   if (/^\d+$/.test(text)) {
     const number = Number(text);
-    if (number >= 1 && number <= MAX_SIGNAL) return number;
+    if (isSignalNumber(number)) return number;
     throw new UsageError(`signal ${text} is out of range (1-${MAX_SIGNAL})`);
   }
   const upper = text.toUpperCase();

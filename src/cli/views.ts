@@ -3,7 +3,6 @@
  * stats rows, and their JSON forms (the wire's messages, field names as
  * ts-proto gives them, timestamps as RFC 3339 strings).
  */
-import { readFileSync } from 'node:fs';
 import type {
   Checkpoint,
   Container,
@@ -12,6 +11,7 @@ import type {
   StateResponse,
   StatsResponse,
 } from '../api/generated/berth.js';
+import { readProcessStartMs } from '../runtime/index.js';
 import type { BerthClient } from './client.js';
 import {
   formatAge,
@@ -21,40 +21,6 @@ import {
   table,
   timestampNs,
 } from './output.js';
-
-/** Linux's USER_HZ: /proc times are in these ticks on every architecture Node runs on. */
-const CLOCK_TICKS = 100;
-
-let bootTimeMs: number | undefined;
-
-function bootTime(): number | undefined {
-  if (bootTimeMs !== undefined) return bootTimeMs;
-  try {
-    const line = readFileSync('/proc/stat', 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith('btime '));
-    if (line) bootTimeMs = Number(line.split(/\s+/)[1]) * 1000;
-  } catch {
-    // No /proc: no ages from it.
-  }
-  return bootTimeMs;
-}
-
-/** When a host process started (ms since the epoch), from /proc; undefined if unknown. */
-export function processStartMs(pid: number): number | undefined {
-  if (!pid) return undefined;
-  const boot = bootTime();
-  if (boot === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command (which may hold spaces and parentheses): state is field 3, starttime 22.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[19]);
-    return Number.isFinite(ticks) ? boot + (ticks * 1000) / CLOCK_TICKS : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * When each container started. v0.2.8's State carries no time: berth takes
@@ -68,7 +34,7 @@ export async function containerStarts(
   const starts = new Map<string, number>();
   for (const c of containers) {
     const init = c.processes.find((p) => p.pid === 'init');
-    const started = init ? processStartMs(init.systemPid) : undefined;
+    const started = init ? readProcessStartMs(init.systemPid) : undefined;
     if (started !== undefined) starts.set(c.id, started);
   }
   const missing = new Set(containers.map((c) => c.id).filter((id) => !starts.has(id)));

@@ -13,15 +13,15 @@ import {
   InvalidArgumentError as CommanderArgumentError,
   Option,
 } from 'commander';
+import { DEFAULT_ADDRESS, parseUnixAddress } from '../api/address.js';
+import { formatGoDuration, parseGoDuration } from '../api/duration.js';
 // The small modules only: berthd without --cri-listen loads none of the CRI.
 import { DEFAULT_CNI_BIN_DIRS, DEFAULT_CNI_CONF_DIR } from '../cri/network-status.js';
 import { parseReference } from '../images/reference.js';
+import { DEFAULT_RUNTIME, DEFAULT_START_TIMEOUT_MS } from '../runtime/index.js';
+import { DEFAULT_RETAIN_COUNT } from '../supervisor/journal.js';
 
-export const DEFAULT_LISTEN = 'unix:///run/berth/berthd.sock';
 export const DEFAULT_STATE_DIR = '/run/berth';
-export const DEFAULT_RUNTIME = 'runc';
-export const DEFAULT_START_TIMEOUT = '15s';
-export const DEFAULT_RETAIN_COUNT = 500;
 /** The kubelet's (and containerd's) pause image for pod sandboxes. */
 export const DEFAULT_SANDBOX_IMAGE = 'registry.k8s.io/pause:3.9';
 /** Exec/attach/port-forward URLs are for clients on this host; port 0 picks a free one. */
@@ -71,47 +71,6 @@ export class FlagError extends Error {
   readonly code = 'ERR_FLAGS';
 }
 
-// Go durations.
-
-const UNIT_NS: Record<string, number> = {
-  ns: 1,
-  us: 1e3,
-  µs: 1e3, // U+00B5
-  μs: 1e3, // U+03BC
-  ms: 1e6,
-  s: 1e9,
-  m: 60e9,
-  h: 3600e9,
-};
-
-/**
- * A Go duration (time.ParseDuration: "15s", "500ms", "2m", "1h30m", "1.5s",
- * "300us", "0") in milliseconds. Throws a RangeError that names the value.
- */
-export function parseGoDuration(text: string): number {
-  const bad = () =>
-    new RangeError(
-      `invalid duration ${JSON.stringify(text)}: expected a Go duration such as 15s, 500ms, 2m or 1h30m`,
-    );
-  let rest = text;
-  let sign = 1;
-  if (rest.startsWith('-') || rest.startsWith('+')) {
-    sign = rest.startsWith('-') ? -1 : 1;
-    rest = rest.slice(1);
-  }
-  if (rest === '0') return 0;
-  if (rest === '') throw bad();
-  let ns = 0;
-  const part = /^(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/u;
-  while (rest !== '') {
-    const match = part.exec(rest);
-    if (!match) throw bad();
-    ns += Number(match[1]) * UNIT_NS[match[2]!]!;
-    rest = rest.slice(match[0].length);
-  }
-  return (sign * ns) / 1e6;
-}
-
 function duration(flag: string, { positive }: { positive: boolean }) {
   return (value: string): number => {
     let ms: number;
@@ -157,10 +116,16 @@ function logLevel(value: string): LogLevel {
   return level;
 }
 
+/** Go's form only (unix:///path), checked by the one parser the server uses too. */
 function unixAddress(flag: string) {
   return (value: string): string => {
-    if (!/^unix:\/\/\/./.test(value) || value.includes('\0')) {
+    if (!/^unix:\/\/\/./.test(value)) {
       throw new CommanderArgumentError(`${flag} must be unix:///absolute/path, got ${value}`);
+    }
+    try {
+      parseUnixAddress(value);
+    } catch (err) {
+      throw new CommanderArgumentError(`${flag}: ${(err as Error).message}`);
     }
     return value;
   };
@@ -270,7 +235,7 @@ function program(version: string): Command {
       new Option(
         '--listen <address>',
         'unix:///path on which the gRPC API listens (also -l)',
-      ).default(DEFAULT_LISTEN),
+      ).default(DEFAULT_ADDRESS),
     )
     .option('--state-dir <dir>', 'state directory', DEFAULT_STATE_DIR)
     .option(
@@ -287,7 +252,7 @@ function program(version: string): Command {
     .option('--shim <path>', "path of berth-shim (containerd's own shim names are ignored)")
     .option(
       '--start-timeout <duration>',
-      `how long a container may take to start, Go duration (default ${DEFAULT_START_TIMEOUT})`,
+      `how long a container may take to start, Go duration (default ${formatGoDuration(DEFAULT_START_TIMEOUT_MS)})`,
       duration('--start-timeout', { positive: true }),
     )
     .option(
@@ -421,7 +386,7 @@ export function parseFlags(
       runtime: flags.runtime,
       runtimeArgs: flags.runtimeArgs,
       shim,
-      startTimeoutMs: flags.startTimeout ?? parseGoDuration(DEFAULT_START_TIMEOUT),
+      startTimeoutMs: flags.startTimeout ?? DEFAULT_START_TIMEOUT_MS,
       retainCount: flags.retainCount ?? DEFAULT_RETAIN_COUNT,
       logLevel: flags.logLevel ?? (flags.debug ? 'debug' : 'info'),
       metricsIntervalMs,

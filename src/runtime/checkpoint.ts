@@ -15,7 +15,7 @@ import {
 import { readJson, writeFileAtomic } from './state/files.js';
 import { validateId } from './validate.js';
 
-/** The seed's Checkpoint. */
+/** The seed's Checkpoint (docs/SEED.md). */
 export interface Checkpoint {
   name: string;
   /** When it was taken; set by `checkpoint()`. */

@@ -1,6 +1,6 @@
 /**
  * A container: its record on disk, its processes, and the runtime calls that
- * act on it as a whole. The seed's Container interface and its New / Load.
+ * act on it as a whole. The seed's Container interface and its New / Load (docs/SEED.md).
  */
 import { rmSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';

@@ -1,6 +1,6 @@
 /**
  * Typed errors. Each has a stable `code` that callers (and the gRPC layer) can
- * switch on; the five seed errors keep containerd v0.2.8's messages.
+ * switch on; the five errors of the seed (docs/SEED.md) keep containerd v0.2.8's messages.
  */
 
 export abstract class BerthError extends Error {

@@ -1,7 +1,8 @@
 /**
- * The runtime layer's only entry point: containerd v0.2.8's runtime package
- * (Container, Process, their errors and types) on an OCI runtime and berth-shim.
- * The layers above (supervisor, api, cli) import from here and nowhere else.
+ * The runtime layer's only entry point: containerd v0.2.8's runtime package,
+ * "the seed" (docs/SEED.md: Container, Process, their errors and types), on an
+ * OCI runtime and berth-shim. The layers above (images, supervisor, api, cri,
+ * daemon, cli) import from here and nowhere else (lint enforces it).
  */
 export { InitProcessID, KilledStatus, State, UnknownStatus } from './constants.js';
 export type { RuntimeStatus } from './constants.js';
@@ -41,6 +42,7 @@ export type { Stdio, StdioOptions, StdioTarget } from './stdio.js';
 export type * from './cgroups/types.js';
 export { CgroupNotFoundError, CgroupParseError } from './cgroups/errors.js';
 export { validateId } from './validate.js';
+export { USER_HZ, readProcessStartMs, readSystemCpuUsageNs } from './procfs.js';
 export type { Checkpoint } from './checkpoint.js';
 export type { Resource } from './resources.js';
 export { OomWatcher } from './oom.js';

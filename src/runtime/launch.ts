@@ -156,7 +156,7 @@ function refusal(
       failed ? Number(failed[1]) : null,
     );
   }
-  // The seed's case: the runtime failed without a word.
+  // The seed's case (docs/SEED.md): the runtime failed without a word.
   if (failed)
     return new ContainerNotStartedError(
       `containerd: container not started (${shimMessage}${noRoomHint(files.dir)})`,

@@ -2,8 +2,8 @@
  * OOM notifications for a container: the init's shim watches the memory
  * cgroup (eventfd on memory.oom_control for cgroup v1, memory.events for v2)
  * and reports each kill on its exit channel; this turns those reports into an
- * AsyncIterable. The seed's OOM interface (FD and Flush are Go plumbing that
- * an async iterator makes unnecessary).
+ * AsyncIterable. The seed's OOM interface (docs/SEED.md; FD and Flush are Go
+ * plumbing that an async iterator makes unnecessary).
  */
 import { existsSync } from 'node:fs';
 import type { ContainerProcess } from './process.js';

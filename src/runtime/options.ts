@@ -3,7 +3,7 @@ import type { Container } from './container.js';
 import { InvalidArgumentError } from './errors.js';
 import type { StdioOptions } from './stdio.js';
 
-/** The seed's ContainerOpts; `timeout` is the start timeout in milliseconds. */
+/** The seed's ContainerOpts (docs/SEED.md); `timeout` is the start timeout in milliseconds. */
 export interface ContainerOpts {
   root: string;
   id: string;

@@ -1,6 +1,6 @@
 /**
  * One process of a container (its init, or an exec'd one), watched through its
- * shim. The seed's Process interface: ExitFD becomes `wait()`, everything that
+ * shim. The seed's Process interface (docs/SEED.md): ExitFD becomes `wait()`, everything that
  * talks to a shim or the runtime is async.
  */
 import { closeSync, constants, openSync, writeSync } from 'node:fs';

@@ -1,4 +1,4 @@
-/** The seed's Resource, and its translation into the OCI runtime's `update` input. */
+/** The seed's Resource (docs/SEED.md), and its translation into the OCI runtime's `update` input. */
 import { InvalidArgumentError } from './errors.js';
 
 /** Container limits that can change while it runs. A field left undefined is not touched. */

@@ -15,6 +15,7 @@ import {
   isErrnoException,
 } from './errors.js';
 import type { BundleConfig } from './oci/spec.js';
+import { parseMountInfo } from './procfs.js';
 
 /** The file in a bundle folder that gives the container its own rootfs. */
 export const RootfsFile = 'berth-rootfs.json';
@@ -148,19 +149,11 @@ function run(file: string, args: string[], cwd?: string): Promise<void> {
   });
 }
 
-/** /proc/self/mountinfo escapes space, tab, newline and backslash as octal. */
-function unescapeMountPath(field: string): string {
-  return field.replace(/\\([0-7]{3})/g, (_m, octal: string) =>
-    String.fromCharCode(parseInt(octal, 8)),
-  );
-}
-
 /** Mount points of this mount namespace (field 5 of mountinfo). */
 export function mountPoints(): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => unescapeMountPath(line.split(' ')[4] ?? ''));
+  return parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8')).map(
+    (entry) => entry.mountPoint,
+  );
 }
 
 export function isMounted(target: string): boolean {

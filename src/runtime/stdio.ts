@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import type { Readable, Writable } from 'node:stream';
 import { InvalidArgumentError } from './errors.js';
 
-/** The seed's Stdio: three paths. */
+/** The seed's Stdio (docs/SEED.md): three paths. */
 export interface Stdio {
   stdin: string;
   stdout: string;

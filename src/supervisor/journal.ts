@@ -40,6 +40,9 @@ function parseLine(line: string): JournalEntry | undefined {
   }
 }
 
+/** Events kept when nobody says how many (berthd's `--retain-count` default, as containerd's). */
+export const DEFAULT_RETAIN_COUNT = 500;
+
 function formatLine(entry: JournalEntry): string {
   return `${JSON.stringify({ ...entry, timestamp: entry.timestamp.toString() })}\n`;
 }

@@ -1,5 +1,5 @@
 /**
- * Old clients on a new runtime (DESIGN.md): the OCI spec rc2/rc3 forms that
+ * Old clients on a new runtime (docs/DESIGN.md): the OCI spec rc2/rc3 forms that
  * containerd v0.2.8's clients (Docker Engine 1.11–17.05, ctr) write, turned
  * into the forms today's runc reads. Pure functions: the files are
  * shadow-bundle.ts's business.

@@ -1,6 +1,6 @@
 /**
  * Shadow bundles: the converted copy of an old client's bundle that the
- * runtime is given instead (DESIGN.md, "Old clients on a new runtime"). The
+ * runtime is given instead (docs/DESIGN.md, "Old clients on a new runtime"). The
  * client's files are only ever read. The copy is a lone config.json whose
  * root.path points at the client's rootfs, so it costs one small file.
  */

@@ -30,7 +30,7 @@ import {
   type Stat,
 } from '../runtime/index.js';
 import { DEFAULT_SUBSCRIBER_BUFFER, EventHub } from './events.js';
-import { Journal } from './journal.js';
+import { DEFAULT_RETAIN_COUNT, Journal } from './journal.js';
 import { capabilitiesFromFlat } from './legacy.js';
 import { flatCapabilities } from './legacy-process.js';
 import {
@@ -40,6 +40,7 @@ import {
   shadowBundleDir,
 } from './shadow-bundle.js';
 import { lockStateDir, type StateDirLock } from './lock.js';
+import { checkSignal } from './signal.js';
 import {
   EventType,
   type AddProcessRequest,
@@ -77,7 +78,6 @@ export interface SupervisorOptions {
   logger?: SupervisorLogger;
 }
 
-export const DEFAULT_RETAIN_COUNT = 500;
 /** After init exits, how long the remaining processes get to die of SIGKILL. */
 const KILL_WAIT_MS = 10_000;
 /** The client's bundle path when berth runs a converted copy (state.json then names the copy). */
@@ -239,8 +239,7 @@ export class Supervisor implements SupervisorApi {
   }
 
   async signal(id: string, pid: string, signal: number): Promise<void> {
-    if (!Number.isInteger(signal) || signal < 1 || signal > 64)
-      throw new InvalidArgumentError(`signal must be 1 to 64, got ${signal}`);
+    checkSignal(signal);
     await this.#process(id, pid).signal(signal);
   }
 

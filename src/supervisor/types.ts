@@ -1,7 +1,7 @@
 /**
  * The supervisor's contract with the layers above it (the gRPC service, the
  * CLI, embedders): plain TypeScript, no gRPC. Field names follow containerd
- * v0.2.8's API (DESIGN.md, "gRPC API") so that the service only translates.
+ * v0.2.8's API (docs/DESIGN.md, "gRPC API") so that the service only translates.
  */
 import type { Checkpoint, Resource, Stat } from '../runtime/index.js';
 

@@ -1,4 +1,4 @@
-/** The gRPC layer's pure translation: stats, resources, timestamps, containers, errors. */
+/** The gRPC layer's pure translation: stats, resources, requests, containers, events, errors. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { status as GrpcStatus } from '@grpc/grpc-js';
@@ -29,46 +29,33 @@ import { SlowSubscriberError, StateDirLockedError } from '../../src/supervisor/e
 import {
   LAST_TIMESTAMP_METADATA,
   addProcessFromMessage,
-  checkSignal,
   checkpointFromMessage,
   checkpointMessage,
   containerMessage,
   createContainerFromMessage,
+  deleteCheckpointFromMessage,
   eventMessage,
-  nsFromTimestamp,
   resourceFromUpdate,
   stateMessage,
   statsResponse,
   statusFromError,
-  systemCpuUsageNs,
-  timestampFromDate,
-  timestampFromNs,
+  subscribeOptionsFromMessage,
+  updateContainerFromMessage,
+  updateProcessFromMessage,
 } from '../../src/api/translate.js';
 import {
   AddProcessRequest,
   CreateContainerRequest,
+  DeleteCheckpointRequest,
+  EventsRequest,
+  UpdateContainerRequest,
+  UpdateProcessRequest,
   StatsResponse,
   UpdateResource,
 } from '../../src/api/generated/berth.js';
 import { parseVersion } from '../../src/api/version.js';
 
 const U64_MAX = (1n << 64n) - 1n;
-
-test('timestamps: nanoseconds ↔ Timestamp exactly, nanos always in [0, 1e9)', () => {
-  const ns = 1_700_000_000_123_456_789n;
-  assert.deepEqual(timestampFromNs(ns), { seconds: 1_700_000_000n, nanos: 123_456_789 });
-  assert.equal(nsFromTimestamp(timestampFromNs(ns)), ns);
-  assert.deepEqual(timestampFromNs(0n), { seconds: 0n, nanos: 0 });
-  assert.deepEqual(timestampFromNs(-1n), { seconds: -1n, nanos: 999_999_999 });
-  assert.equal(nsFromTimestamp({ seconds: -1n, nanos: 999_999_999 }), -1n);
-  // Beyond 2^53 ns (every real timestamp): no double anywhere.
-  const big = 1_999_999_999_999_999_999n;
-  assert.equal(nsFromTimestamp(timestampFromNs(big)), big);
-  assert.deepEqual(timestampFromDate(new Date(1_500_000_000_250)), {
-    seconds: 1_500_000_000n,
-    nanos: 250_000_000,
-  });
-});
 
 function sampleStat(): Stat {
   const entry = (value: bigint) => ({ major: 8n, minor: 0n, op: 'Read', value });
@@ -141,18 +128,6 @@ test('Stat → StatsResponse field by field, uint64 exact through the wire', () 
   };
   assert.deepEqual(response, expected);
   assert.deepEqual(StatsResponse.decode(StatsResponse.encode(response).finish()), expected);
-});
-
-test('system CPU usage from /proc/stat: the first seven fields of the cpu line, in ns', () => {
-  const text = [
-    'cpu  100 2 30 4000 5 6 7 8 0 0',
-    'cpu0 50 1 15 2000 2 3 3 4 0 0',
-    'intr 1 2 3',
-  ].join('\n');
-  // (100+2+30+4000+5+6+7) ticks of 1/100 s.
-  assert.equal(systemCpuUsageNs(text), 4150n * 10_000_000n);
-  assert.equal(systemCpuUsageNs('intr 1\n'), undefined);
-  assert.equal(systemCpuUsageNs('cpu 1 2 3\n'), undefined);
 });
 
 test('UpdateResource → Resource: 0 is unset; uint64(-1) reads back as -1; unsafe values refused', () => {
@@ -369,13 +344,6 @@ test('checkpoints both ways; a checkpoint needs a name', () => {
   );
 });
 
-test('signals: 1..64 only', () => {
-  assert.equal(checkSignal(9), 9);
-  assert.equal(checkSignal(64), 64);
-  for (const bad of [0, 65, 4_000_000_000])
-    assert.throws(() => checkSignal(bad), InvalidArgumentError);
-});
-
 test('errors → gRPC status by code; the message is the error message', () => {
   const cases: [Error, GrpcStatus][] = [
     [new ContainerNotFoundError('containerd: container not found'), GrpcStatus.NOT_FOUND],
@@ -443,4 +411,92 @@ test('GetServerVersion: package.json version split, revision "berth"', () => {
     revision: 'berth',
   });
   assert.deepEqual(parseVersion('garbage'), { major: 0, minor: 0, patch: 0, revision: 'berth' });
+});
+
+// The requests service.ts used to translate inline.
+
+test('UpdateContainer: "" status and no resources leave the container as it is', () => {
+  assert.deepEqual(updateContainerFromMessage(UpdateContainerRequest.fromPartial({ id: 'c1' })), {
+    id: 'c1',
+  });
+});
+
+test('UpdateContainer: a status and resources pass, resources as the runtime reads them', () => {
+  assert.deepEqual(
+    updateContainerFromMessage(
+      UpdateContainerRequest.fromPartial({
+        id: 'c1',
+        status: 'paused',
+        resources: { cpuShares: 512n, memorySwap: U64_MAX },
+      }),
+    ),
+    { id: 'c1', status: 'paused', resources: { cpuShares: 512, memorySwap: -1 } },
+  );
+});
+
+test('UpdateProcess: 0 x 0 is no resize', () => {
+  assert.deepEqual(
+    updateProcessFromMessage(
+      UpdateProcessRequest.fromPartial({ id: 'c1', pid: 'init', closeStdin: true }),
+    ),
+    { id: 'c1', pid: 'init', closeStdin: true },
+  );
+});
+
+test('UpdateProcess: a size is a resize, even with one side 0', () => {
+  assert.deepEqual(
+    updateProcessFromMessage(
+      UpdateProcessRequest.fromPartial({ id: 'c1', pid: 'e1', width: 80, height: 0 }),
+    ),
+    { id: 'c1', pid: 'e1', closeStdin: false, width: 80, height: 0 },
+  );
+});
+
+test('DeleteCheckpoint: a name is needed; "" dir is the default one', () => {
+  assert.deepEqual(
+    deleteCheckpointFromMessage(DeleteCheckpointRequest.fromPartial({ id: 'c1', name: 'cp' })),
+    { id: 'c1', name: 'cp', checkpointDir: undefined },
+  );
+  assert.deepEqual(
+    deleteCheckpointFromMessage(
+      DeleteCheckpointRequest.fromPartial({ id: 'c1', name: 'cp', checkpointDir: '/cps' }),
+    ),
+    { id: 'c1', name: 'cp', checkpointDir: '/cps' },
+  );
+  assert.throws(
+    () => deleteCheckpointFromMessage(DeleteCheckpointRequest.fromPartial({ id: 'c1' })),
+    InvalidArgumentError,
+  );
+});
+
+test('Events: no timestamp is live only; a timestamp replays after it', () => {
+  assert.deepEqual(subscribeOptionsFromMessage(EventsRequest.fromPartial({})), {
+    storedOnly: false,
+  });
+  assert.deepEqual(
+    subscribeOptionsFromMessage(
+      EventsRequest.fromPartial({
+        id: 'c1',
+        storedOnly: true,
+        timestamp: { seconds: 1_700_000_000n, nanos: 5 },
+      }),
+    ),
+    { since: 1_700_000_000_000_000_005n, storedOnly: true, id: 'c1' },
+  );
+});
+
+test('Events: a timestamp before the epoch replays everything stored', () => {
+  assert.deepEqual(
+    subscribeOptionsFromMessage(EventsRequest.fromPartial({ timestamp: { seconds: -5n } })),
+    { since: 0n, storedOnly: false },
+  );
+});
+
+test("Events: stored only without a timestamp is refused, in v0.2.8's words", () => {
+  assert.throws(
+    () => subscribeOptionsFromMessage(EventsRequest.fromPartial({ storedOnly: true })),
+    (err: unknown) =>
+      err instanceof InvalidArgumentError &&
+      /StoredOnly cannot be specified without setting a valid Timestamp/.test(err.message),
+  );
 });

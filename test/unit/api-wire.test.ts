@@ -1,5 +1,5 @@
 /**
- * The wire contract of DESIGN.md's "gRPC API" table, checked on the generated
+ * The wire contract of docs/DESIGN.md's "gRPC API" table, checked on the generated
  * code: every field of every message encodes with the listed number and a
  * wire type that fits the listed type, and the extreme value of that type
  * survives a round trip (a uint64 stays exact, an int64 keeps its sign).
@@ -27,7 +27,7 @@ type Table = Record<string, Record<string, [number, FieldType]>>;
 
 const U64_MAX = (1n << 64n) - 1n;
 
-/** DESIGN.md's table, with the generated (camelCase) field names. */
+/** docs/DESIGN.md's table, with the generated (camelCase) field names. */
 const CONTRACT: Table = {
   GetServerVersionResponse: {
     major: [1, 'uint32'],
@@ -304,7 +304,7 @@ function readVarint(bytes: Uint8Array, at = 0): number {
 }
 
 for (const [message, fields] of Object.entries(CONTRACT)) {
-  test(`${message}: field numbers and types as DESIGN.md lists them`, () => {
+  test(`${message}: field numbers and types as docs/DESIGN.md lists them`, () => {
     const fns = codec(message);
     const created = fns.fromPartial({}) as Record<string, unknown>;
     assert.deepEqual(

@@ -2,14 +2,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  DEFAULT_LISTEN,
   FlagError,
   isContainerdShim,
   normalizeGoArgs,
   parseFlags,
-  parseGoDuration,
   type DaemonOptions,
 } from '../../src/daemon/flags.js';
+import { DEFAULT_ADDRESS } from '../../src/api/address.js';
+import { DEFAULT_RUNTIME, DEFAULT_START_TIMEOUT_MS } from '../../src/runtime/index.js';
+import { DEFAULT_RETAIN_COUNT } from '../../src/supervisor/journal.js';
 
 function run(argv: string[], cwd = '/work'): DaemonOptions {
   const result = parseFlags(argv, { version: '1.2.3', cwd });
@@ -30,7 +31,7 @@ function refused(argv: string[], pattern: RegExp) {
 
 test('defaults', () => {
   assert.deepEqual(run([]), {
-    listen: DEFAULT_LISTEN,
+    listen: DEFAULT_ADDRESS,
     stateDir: '/run/berth',
     runtime: 'runc',
     runtimeArgs: [],
@@ -49,7 +50,7 @@ test('defaults', () => {
     sandboxImage: 'registry.k8s.io/pause:3.9',
     streamingAddress: { host: '127.0.0.1', port: 0 },
   });
-  assert.equal(DEFAULT_LISTEN, 'unix:///run/berth/berthd.sock');
+  assert.equal(DEFAULT_ADDRESS, 'unix:///run/berth/berthd.sock');
 });
 
 test('a containerd v0.2.8 command line runs berthd unchanged', () => {
@@ -201,28 +202,6 @@ test('--help and --version (also -h, -v) print and do not run', () => {
   }
 });
 
-test('Go durations', () => {
-  const cases: [string, number][] = [
-    ['0', 0],
-    ['15s', 15_000],
-    ['500ms', 500],
-    ['2m', 120_000],
-    ['1h30m', 5_400_000],
-    ['1.5s', 1_500],
-    ['.5s', 500],
-    ['300us', 0.3],
-    ['300µs', 0.3],
-    ['1000000ns', 1],
-    ['1m0.5s', 60_500],
-    ['-2s', -2_000],
-    ['+2s', 2_000],
-  ];
-  for (const [text, ms] of cases) assert.equal(parseGoDuration(text), ms, text);
-  for (const bad of ['', '15', 's', '1d', '1.s.', '1 s', '--1s', 'ms5']) {
-    assert.throws(() => parseGoDuration(bad), RangeError, bad);
-  }
-});
-
 test('normalizeGoArgs and containerd shim names', () => {
   assert.deepEqual(normalizeGoArgs(['-l', 'unix:///x', '-debug', '-r=runc']), [
     '--listen=unix:///x',
@@ -267,10 +246,19 @@ test('CRI flags: --cri-listen, --store, --cni-conf-dir, repeated --cni-bin-dir, 
 test('bad CRI flags are clear errors', () => {
   refused(['--cri-listen', 'tcp://127.0.0.1:1'], /--cri-listen must be unix:\/\/\/absolute\/path/);
   refused(['--cri-listen', 'unix://relative'], /--cri-listen must be unix/);
+  refused(['--cri-listen', `unix:///${'x'.repeat(120)}`], /--cri-listen: .*longer than 107 bytes/);
   refused(['--cri-listen'], /flag needs an argument: -cri-listen/);
   refused(['--sandbox-image', 'pause:bad tag'], /invalid reference/);
   refused(['--streaming-address', '127.0.0.1'], /--streaming-address must be host:port/);
   refused(['--streaming-address', '127.0.0.1:70000'], /--streaming-address must be host:port/);
   refused(['--store', ''], /--store must not be empty/);
   refused(['--cni-bin-dir', ''], /--cni-bin-dir must not be empty/);
+});
+
+test("the defaults are the library's and the supervisor's, not copies", () => {
+  const options = run([]);
+  assert.equal(options.startTimeoutMs, DEFAULT_START_TIMEOUT_MS);
+  assert.equal(options.runtime, DEFAULT_RUNTIME);
+  assert.equal(options.retainCount, DEFAULT_RETAIN_COUNT);
+  assert.equal(options.listen, DEFAULT_ADDRESS);
 });

@@ -7,12 +7,11 @@ import {
   cgroupMountsFromMountInfo,
   cgroupPathsForPid,
   hostCgroupMounts,
-  parseMountInfo,
   parseProcCgroup,
   resetCgroupMountCache,
   resolveCgroupPaths,
-  unescapeMountField,
 } from '../../src/runtime/cgroups/paths.js';
+import { parseMountInfo, unescapeMountField } from '../../src/runtime/procfs.js';
 
 const fixture = (rel: string) =>
   readFileSync(fileURLToPath(new URL(`../../../test/fixtures/${rel}`, import.meta.url)), 'utf8');

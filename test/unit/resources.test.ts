@@ -1,4 +1,4 @@
-/** The seed's Resource turned into the runtime's `update -r -` input. */
+/** The seed's Resource (docs/SEED.md) turned into the runtime's `update -r -` input. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InvalidArgumentError } from '../../src/runtime/errors.js';

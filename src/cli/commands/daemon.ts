@@ -1,7 +1,8 @@
 /** `berth events`, `berth state`, `berth version`: berthd as a whole. */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { printJson, printJsonLine, timestampFromNs } from '../output.js';
+import { timestampFromNs } from '../../api/timestamp.js';
+import { printJson, printJsonLine } from '../output.js';
 import { interruptible } from '../progress.js';
 import { sinceArg } from '../parse.js';
 import {

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
+import { parseMountInfo } from '../procfs.js';
 import { CgroupNotFoundError } from './errors.js';
 
 export interface CgroupPaths {
@@ -24,18 +25,6 @@ export interface CgroupPaths {
   unified?: string;
 }
 
-/** One line of /proc/PID/mountinfo (proc(5)); only what cgroup lookup needs. */
-export interface MountInfoEntry {
-  mountId: number;
-  parentId: number;
-  /** The path inside the filesystem that is mounted (a cgroup for bind or namespaced mounts). */
-  root: string;
-  mountPoint: string;
-  fsType: string;
-  source: string;
-  superOptions: string[];
-}
-
 export interface CgroupMount {
   fsType: 'cgroup' | 'cgroup2';
   root: string;
@@ -50,32 +39,6 @@ export interface ProcCgroupEntry {
   /** Empty for the unified hierarchy ("0::/path"). */
   controllers: string[];
   path: string;
-}
-
-/** mountinfo escapes space, tab, newline and backslash as octal (\040 etc.). */
-export function unescapeMountField(field: string): string {
-  return field.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8)));
-}
-
-export function parseMountInfo(text: string): MountInfoEntry[] {
-  const out: MountInfoEntry[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    const f = line.split(' ');
-    // Optional fields (shared:N, master:N ...) come between field 6 and the "-".
-    const sep = f.indexOf('-', 6);
-    if (sep < 0 || f.length < sep + 4) continue;
-    out.push({
-      mountId: Number(f[0]),
-      parentId: Number(f[1]),
-      root: unescapeMountField(f[3] as string),
-      mountPoint: unescapeMountField(f[4] as string),
-      fsType: f[sep + 1] as string,
-      source: unescapeMountField(f[sep + 2] as string),
-      superOptions: (f[sep + 3] as string).split(','),
-    });
-  }
-  return out;
 }
 
 /**

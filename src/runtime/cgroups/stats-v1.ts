@@ -17,18 +17,16 @@ import {
 } from './parse.js';
 import type { CgroupPaths } from './paths.js';
 import { applyHugetlbV2 } from './stats-v2.js';
+import { USER_HZ } from '../procfs.js';
 
-/**
- * USER_HZ. The kernel fixes it at 100 for user space on every architecture
- * Linux containers run on; runc hard-codes it too rather than asking sysconf.
- */
-const CLOCK_TICKS = 100n;
+/** USER_HZ, as a bigint: runc hard-codes it too rather than asking sysconf. */
+const CLOCK_TICKS = BigInt(USER_HZ);
 const NS_PER_SECOND = 1_000_000_000n;
 
 /**
  * cpuacct.stat ("user N\nsystem N", in USER_HZ ticks) to nanoseconds, as runc
  * 1.1.5 does: ticks * 1e9 / 100 in uint64. runc reads cpuacct.usage_all only
- * for the per-CPU user/system split, which the seed's Stat does not carry, so
+ * for the per-CPU user/system split, which the seed's Stat (docs/SEED.md) does not carry, so
  * the totals keep tick (10 ms) granularity here exactly as in runc.
  */
 export function parseCpuacctStat(content: string): { user: bigint; kernel: bigint } {

@@ -98,7 +98,7 @@ export function parseIoStat(
   return { ioServiceBytesRecursive: bytes, ioServicedRecursive: ios };
 }
 
-/** pids.max "max" means no limit, which runc (and the seed) report as 0. */
+/** pids.max "max" means no limit, which runc (and the seed, docs/SEED.md) report as 0. */
 export function applyPidsV2(read: CgroupFileReader, dir: string, stat: Stat): void {
   const current = read(dir, 'pids.current');
   if (current === undefined) {

@@ -1,4 +1,4 @@
-/** Container statistics, shaped like the seed's `Stat` (containerd v0.2.8 runtime package). */
+/** Container statistics, shaped like the seed's `Stat` (containerd v0.2.8's runtime package: docs/SEED.md). */
 
 export interface CpuUsage {
   /** Nanoseconds of CPU time, all CPUs together. */

@@ -33,7 +33,7 @@ export interface ContainerRecord {
   rootfs?: OwnedRootfs;
 }
 
-/** process.json: the spec plus containerd's fields (the seed's ProcessState). */
+/** process.json: the spec plus containerd's fields (the seed's ProcessState, docs/SEED.md). */
 export interface ProcessState extends ProcessSpec {
   exec: boolean;
   containerdStdin: string;
