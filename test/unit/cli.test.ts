@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Metadata, status } from '@grpc/grpc-js';
-import type { Command } from 'commander';
+import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import { isListening, parseAddress } from '../../src/cli/client.js';
 import { CliError, UsageError, describeError, formatError } from '../../src/cli/errors.js';
 import {
@@ -291,7 +291,7 @@ test('stats figures: CPU % from two samples against the host, memory less the ca
 });
 
 /** Every command path: `containers start`, ... */
-function commandPaths(command: Command, prefix: string[] = []): string[][] {
+function commandPaths(command: CommandUnknownOpts, prefix: string[] = []): string[][] {
   return command.commands.flatMap((sub) => {
     const path = [...prefix, sub.name()];
     return [path, ...commandPaths(sub, path)];
