@@ -3,7 +3,7 @@
  * their options at every level, and container ids (from `berth containers
  * list -q`) where a command takes them.
  */
-import type { Command } from 'commander';
+import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 
 /** Commands (by path) whose arguments are container ids. */
 const TAKES_IDS = new Set([
@@ -29,12 +29,12 @@ interface Level {
   options: string[];
 }
 
-function isHidden(command: Command): boolean {
+function isHidden(command: CommandUnknownOpts): boolean {
   return (command as unknown as { _hidden?: boolean })._hidden === true;
 }
 
 /** Every command path (aliases as paths of their own), with its subcommands and options. */
-function levels(command: Command, path = ''): Level[] {
+function levels(command: CommandUnknownOpts, path = ''): Level[] {
   const visible = command.commands.filter((c) => !isHidden(c));
   const options = command.options
     .filter((o) => !o.hidden)
@@ -51,8 +51,8 @@ function levels(command: Command, path = ''): Level[] {
 }
 
 /** `containers ls` takes ids if `containers list` does: the canonical path of an alias path. */
-function takesIds(program: Command, path: string): boolean {
-  let command: Command | undefined = program;
+function takesIds(program: CommandUnknownOpts, path: string): boolean {
+  let command: CommandUnknownOpts | undefined = program;
   const names: string[] = [];
   for (const word of path.split(' ').filter(Boolean)) {
     command = command?.commands.find((c) => c.name() === word || c.aliases().includes(word));
@@ -62,7 +62,7 @@ function takesIds(program: Command, path: string): boolean {
   return TAKES_IDS.has(names.join(' '));
 }
 
-export function bashCompletion(program: Command): string {
+export function bashCompletion(program: CommandUnknownOpts): string {
   const all = levels(program);
   const cases = all
     .map(

@@ -3,7 +3,7 @@
  * level of the command line, the environment, the defaults), the output,
  * and a client made on first use.
  */
-import { Option, type Command } from 'commander';
+import { Option, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { DEFAULT_ADDRESS } from '../api/address.js';
 import { BerthClient, parseAddress, type Address } from './client.js';
 import { stdout, type Output } from './output.js';
@@ -20,7 +20,7 @@ export interface Context {
 }
 
 /** The global options, on the program and (hidden) on every command, so they go anywhere. */
-export function addGlobalOptions(command: Command, hidden: boolean): Command {
+export function addGlobalOptions<C extends CommandUnknownOpts>(command: C, hidden: boolean): C {
   const options = [
     new Option(
       '--address <address>',
@@ -33,18 +33,19 @@ export function addGlobalOptions(command: Command, hidden: boolean): Command {
 }
 
 /** `--json` for a command that prints. */
-export function addJsonOption(
-  command: Command,
+export function addJsonOption<C extends CommandUnknownOpts>(
+  command: C,
   what = 'print JSON for scripts',
   hidden = false,
-): Command {
+): C {
   const option = new Option('--json', what);
-  return command.addOption(hidden ? option.hideHelp() : option);
+  command.addOption(hidden ? option.hideHelp() : option);
+  return command;
 }
 
 /** The value of `name` given at the deepest level of the command line that has it. */
-function fromCommandLine(command: Command, name: string): unknown {
-  for (let cmd: Command | null = command; cmd; cmd = cmd.parent) {
+function fromCommandLine(command: CommandUnknownOpts, name: string): unknown {
+  for (let cmd: CommandUnknownOpts | null = command; cmd; cmd = cmd.parent) {
     const value = cmd.getOptionValue(name) as unknown;
     if (value !== undefined) return value;
   }
@@ -59,18 +60,18 @@ export function closeClients(): void {
   clients.clear();
 }
 
-export function resolveAddress(command: Command, env = process.env): Address {
+export function resolveAddress(command: CommandUnknownOpts, env = process.env): Address {
   const given = fromCommandLine(command, 'address');
   if (typeof given === 'string') return parseAddress(given);
   const fromEnv = env[ADDRESS_ENV];
   return parseAddress(fromEnv !== undefined && fromEnv !== '' ? fromEnv : DEFAULT_ADDRESS);
 }
 
-export function isDebug(command: Command): boolean {
+export function isDebug(command: CommandUnknownOpts): boolean {
   return fromCommandLine(command, 'debug') === true;
 }
 
-export function context(command: Command, out: Output = stdout): Context {
+export function context(command: CommandUnknownOpts, out: Output = stdout): Context {
   const address = resolveAddress(command);
   let client: BerthClient | undefined;
   return {

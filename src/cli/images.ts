@@ -17,13 +17,18 @@ import { interruptible } from './progress.js';
 
 export const STORE_ENV = 'BERTH_STORE';
 
-export function storeRoot(opts: Record<string, unknown>): string {
-  const given = opts.store as string | undefined;
+/** `--store`, as the images commands and `run` take it. */
+export interface StoreOptions {
+  store?: string | undefined;
+}
+
+export function storeRoot(opts: StoreOptions): string {
+  const given = opts.store;
   if (given !== undefined && given !== '') return given;
   return process.env[STORE_ENV] || DEFAULT_STORE_ROOT;
 }
 
-export function openStore(opts: Record<string, unknown>): Promise<ImageStore> {
+export function openStore(opts: StoreOptions): Promise<ImageStore> {
   return ImageStore.open({ root: storeRoot(opts) });
 }
 

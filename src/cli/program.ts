@@ -3,11 +3,11 @@
  * `spec` and `completion`; and `runCli`, which parses, runs, and turns every
  * failure into one line and an exit status.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { bashCompletion } from './completion.js';
 import { checkpointsCommand } from './commands/checkpoints.js';
-import { examples, leaf } from './commands/common.js';
-import { containersCommand } from './commands/containers.js';
+import { act, examples, leaf } from './commands/common.js';
+import { containersCommand } from './commands/containers/index.js';
 import { clientVersion, eventsCommand, stateCommand, versionCommand } from './commands/daemon.js';
 import { imagesCommand } from './commands/images.js';
 import { runCommand } from './commands/run.js';
@@ -29,9 +29,9 @@ import {
   type Described,
 } from './errors.js';
 
-function commandPath(command: Command): string {
+function commandPath(command: CommandUnknownOpts): string {
   const names: string[] = [];
-  for (let c: Command | null = command; c; c = c.parent) names.unshift(c.name());
+  for (let c: CommandUnknownOpts | null = command; c; c = c.parent) names.unshift(c.name());
   return names.join(' ');
 }
 
@@ -47,12 +47,12 @@ class CommandLineError extends UsageError {
   }
 }
 
-function applyToAll(command: Command, apply: (c: Command) => void): void {
+function applyToAll(command: CommandUnknownOpts, apply: (c: CommandUnknownOpts) => void): void {
   apply(command);
   for (const sub of command.commands) applyToAll(sub, apply);
 }
 
-export function createProgram(): Command {
+export function createProgram(): CommandUnknownOpts {
   const program = new Command('berth')
     .description(
       "berth: containerd v0.2.8's ctr for berthd, plus `run` (with or without a daemon) and `spec`",
@@ -73,24 +73,22 @@ export function createProgram(): Command {
     .addCommand(versionCommand())
     .addCommand(specCommand())
     .addCommand(
-      leaf(
-        'completion',
-        'print a shell completion script',
-        async (ctx, [shell]: [string]) => {
+      act(
+        leaf('completion', 'print a shell completion script', false)
+          .argument('<shell>', 'bash')
+          .addHelpText(
+            'after',
+            examples(
+              'berth completion bash > /etc/bash_completion.d/berth',
+              'source <(berth completion bash)',
+            ),
+          ),
+        async (ctx, [shell]) => {
           if (shell !== 'bash')
             throw new UsageError(`no completion for ${shell}: only bash is supported`);
           ctx.out.write(bashCompletion(program));
         },
-        false,
-      )
-        .argument('<shell>', 'bash')
-        .addHelpText(
-          'after',
-          examples(
-            'berth completion bash > /etc/bash_completion.d/berth',
-            'source <(berth completion bash)',
-          ),
-        ),
+      ),
     );
 
   program.addHelpText(
@@ -131,7 +129,7 @@ function usageMessage(err: CommandLineError): string {
 
 /** Runs the CLI on `argv` (without node and the script); resolves with the exit status. */
 export async function runCli(argv: string[]): Promise<number> {
-  let acting: Command | undefined;
+  let acting: CommandUnknownOpts | undefined;
   const debug = argv.includes('--debug');
   process.exitCode = undefined;
   try {

@@ -37,15 +37,24 @@ export interface SpecOptions extends Overrides {
 
 type Json = Record<string, unknown>;
 
+/** The options of `spec` and `run` that change the process or its limits. */
+export interface OverrideOptions {
+  env?: string[] | undefined;
+  cwd?: string | undefined;
+  hostname?: string | undefined;
+  memory?: bigint | undefined;
+  cpus?: number | undefined;
+}
+
 /** The overrides that `spec` and `run` take from their command line (CMD, -e, --cwd, limits). */
-export function overridesFromOptions(opts: Record<string, unknown>, command: string[]): Overrides {
+export function overridesFromOptions(opts: OverrideOptions, command: string[]): Overrides {
   return {
     ...(command.length ? { args: command } : {}),
-    ...((opts.env as string[] | undefined)?.length ? { env: opts.env as string[] } : {}),
-    ...(opts.cwd !== undefined ? { cwd: opts.cwd as string } : {}),
-    ...(opts.hostname !== undefined ? { hostname: opts.hostname as string } : {}),
-    ...(opts.memory !== undefined ? { memory: opts.memory as bigint } : {}),
-    ...(opts.cpus !== undefined ? { cpus: opts.cpus as number } : {}),
+    ...(opts.env?.length ? { env: opts.env } : {}),
+    ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+    ...(opts.hostname !== undefined ? { hostname: opts.hostname } : {}),
+    ...(opts.memory !== undefined ? { memory: opts.memory } : {}),
+    ...(opts.cpus !== undefined ? { cpus: opts.cpus } : {}),
   };
 }
 

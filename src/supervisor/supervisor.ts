@@ -3,9 +3,10 @@
  * processes, applies containerd v0.2.8's rules (an exec exit is reported and
  * forgotten; an init exit kills the rest, deletes the container, reports every
  * exit), journals events and fans them out, and picks everything back up
- * after a restart. No gRPC here: src/api/ translates.
+ * after a restart (`recovery.ts`, with the exits of `pending-exits.ts`). No
+ * gRPC here: src/api/ translates.
  */
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,11 +20,8 @@ import {
   KilledStatus,
   ProcessNotFoundError,
   State,
-  isErrnoException,
-  removeUnrecordedContainers,
   validateId,
   writeFileAtomic,
-  writeFileAtomicAsync,
   type Checkpoint,
   type ContainerProcess,
   type ProcessSpec,
@@ -33,14 +31,11 @@ import { DEFAULT_SUBSCRIBER_BUFFER, EventHub } from './events.js';
 import { DEFAULT_RETAIN_COUNT, Journal } from './journal.js';
 import { capabilitiesFromFlat } from './legacy.js';
 import { flatCapabilities } from './legacy-process.js';
-import {
-  SHADOW_BUNDLES_DIR,
-  prepareBundle,
-  removeShadowBundle,
-  shadowBundleDir,
-} from './shadow-bundle.js';
+import { prepareBundle, removeShadowBundle, shadowBundleDir } from './shadow-bundle.js';
 import { lockStateDir, type StateDirLock } from './lock.js';
 import { checkSignal } from './signal.js';
+import { removePendingExits, writePendingExits, type ExitRecord } from './pending-exits.js';
+import { recover, type RecoveryHost } from './recovery.js';
 import {
   EventType,
   type AddProcessRequest,
@@ -52,17 +47,12 @@ import {
   type SubscribeOptions,
   type SupervisorApi,
   type SupervisorEvent,
+  type SupervisorLogger,
   type UpdateContainerRequest,
   type UpdateProcessRequest,
 } from './types.js';
 
-/** A pino-compatible subset, so any structured logger fits. */
-export interface SupervisorLogger {
-  debug(fields: object, message?: string): void;
-  info(fields: object, message?: string): void;
-  warn(fields: object, message?: string): void;
-  error(fields: object, message?: string): void;
-}
+export type { SupervisorLogger } from './types.js';
 
 export interface SupervisorOptions {
   stateDir: string;
@@ -82,15 +72,6 @@ export interface SupervisorOptions {
 const KILL_WAIT_MS = 10_000;
 /** The client's bundle path when berth runs a converted copy (state.json then names the copy). */
 const BundlePathFile = 'bundle-path';
-/** Exits decided but not yet journaled, one file per container: replayed after a crash. */
-const PendingDir = '.pending';
-/**
- * A pending record is `<id>.json`: the temporary file of a write cut short
- * (`<id>.json.tmp-…`) never passes for a record of its own, whatever the id.
- */
-const PendingSuffix = '.json';
-/** How long after a restart a create cut short is looked at again, for a shim still starting. */
-const CUT_SHORT_RECHECK_MS = 1000;
 
 const silent: SupervisorLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -100,14 +81,6 @@ interface Entry {
   /** Set once init has exited: the container is being finished. */
   finishing: boolean;
   closeOom?: () => void;
-}
-
-interface ExitRecord {
-  pid: string;
-  status: number;
-  systemPid: number;
-  /** ns since the epoch, as a decimal string. */
-  at: string;
 }
 
 export class Supervisor implements SupervisorApi {
@@ -154,7 +127,7 @@ export class Supervisor implements SupervisorApi {
     try {
       journal = Journal.open(options.stateDir, options.retainCount ?? DEFAULT_RETAIN_COUNT);
       const supervisor = new Supervisor(options, journal, lock);
-      await supervisor.#recover();
+      await recover(supervisor.#recoveryHost());
       return supervisor;
     } catch (err) {
       journal?.close();
@@ -377,10 +350,8 @@ export class Supervisor implements SupervisorApi {
         at: exitTime(p).toString(),
       }))
       .filter((exit) => exit.systemPid !== 0 || exit.pid === InitProcessID);
-    const pending = join(this.stateDir, PendingDir, `${container.id}${PendingSuffix}`);
-    mkdirSync(join(this.stateDir, PendingDir), { recursive: true, mode: 0o700 });
-    // Guards against the supervisor dying mid-way, not the machine: no fsync.
-    await writeFileAtomicAsync(pending, JSON.stringify(exits), { sync: false });
+    // Recorded before the delete: a supervisor killed from here on reports them after its restart.
+    await writePendingExits(this.stateDir, container.id, exits);
     entry.closeOom?.();
     await container.delete({ force: true }).catch((err: Error) => {
       this.#log.error({ id: container.id, err: err.message }, 'delete after init exit');
@@ -389,7 +360,7 @@ export class Supervisor implements SupervisorApi {
     if (this.#containers.get(container.id) === entry) this.#containers.delete(container.id);
     if (this.#closed) return;
     this.#emitRecordedExits(container.id, exits);
-    rmSync(pending, { force: true });
+    removePendingExits(this.stateDir, container.id);
     this.#log.info({ id: container.id, status }, 'container exited');
   }
 
@@ -403,95 +374,26 @@ export class Supervisor implements SupervisorApi {
 
   // ---- recovery ----
 
-  async #recover(): Promise<void> {
-    this.#replayPendingExits();
-    // Creates killed before their container was recorded: nobody was told of them.
-    for (const id of removeUnrecordedContainers(this.stateDir))
-      this.#log.info({ id }, 'removed a container whose create was cut short before its record');
-    const { containers, errors } = await Container.loadAll(this.stateDir, this.#loadOptions());
-    for (const { id, error } of errors)
-      this.#log.error({ id, err: error.message }, 'container cannot be loaded; left as it is');
-    for (const container of containers) {
-      // No init, or one that never had a PID and is gone: a create cut short before
-      // anything ran. Nobody was told of it; it goes without an event.
-      if (cutShort(container)) {
-        // Its shim may still be starting (launched just before the kill): look again shortly.
-        container.close();
-        this.#track(this.#settleCutShort(container.id));
-        continue;
-      }
-      const entry: Entry = {
-        container,
-        bundlePath: readBundlePath(container),
-        finishing: false,
-      };
-      this.#containers.set(container.id, entry);
-      this.#watch(entry);
-    }
-    // Converted bundles of creates cut short before their container was recorded.
-    let shadows: string[] = [];
-    try {
-      shadows = readdirSync(join(this.stateDir, SHADOW_BUNDLES_DIR));
-    } catch (err) {
-      if (!isErrnoException(err, 'ENOENT')) throw err;
-    }
-    for (const id of shadows)
-      if (!this.#containers.has(id)) removeShadowBundle(shadowBundleDir(this.stateDir, id));
-    this.#log.info({ containers: this.#containers.size }, 'state dir loaded');
-  }
-
-  /**
-   * A create cut short by a kill: adopted if its shim came up after all,
-   * else removed. Nobody was told of it, so it goes without an event.
-   */
-  async #settleCutShort(id: string): Promise<void> {
-    await sleep(CUT_SHORT_RECHECK_MS);
-    if (this.#closed) return;
-    const container = await Container.load(this.stateDir, id, this.#loadOptions()).catch(
-      () => undefined,
-    );
-    if (!container) return;
-    if (!cutShort(container)) {
-      const entry: Entry = { container, bundlePath: readBundlePath(container), finishing: false };
-      this.#containers.set(id, entry);
-      this.#watch(entry);
-      this.#log.info({ id }, 'adopted a container whose create was cut short');
-      return;
-    }
-    await container.delete({ force: true }).catch(() => {});
-    removeShadowBundle(shadowBundleDir(this.stateDir, id));
-    this.#log.info({ id }, 'removed a container whose create was cut short');
-  }
-
-  #loadOptions(): { shim?: string; timeout?: number } {
+  #recoveryHost(): RecoveryHost {
     return {
-      ...(this.#options.shim ? { shim: this.#options.shim } : {}),
-      ...(this.#options.startTimeoutMs ? { timeout: this.#options.startTimeoutMs } : {}),
+      stateDir: this.stateDir,
+      log: this.#log,
+      loadOptions: {
+        ...(this.#options.shim ? { shim: this.#options.shim } : {}),
+        ...(this.#options.startTimeoutMs ? { timeout: this.#options.startTimeoutMs } : {}),
+      },
+      journalExits: (id, exits) => this.#emitRecordedExits(id, exits),
+      adopt: (container) => this.#adopt(container),
+      track: (work) => this.#track(work),
+      isClosed: () => this.#closed,
     };
   }
 
-  /** Exits decided before a crash but maybe not journaled: journal those that are not. */
-  #replayPendingExits(): void {
-    const dir = join(this.stateDir, PendingDir);
-    let names: string[] = [];
-    try {
-      names = readdirSync(dir);
-    } catch (err) {
-      if (!isErrnoException(err, 'ENOENT')) throw err;
-    }
-    for (const name of names) {
-      // Anything else is the temporary file of a write the crash cut short: never a record.
-      if (name.endsWith(PendingSuffix)) {
-        const id = name.slice(0, -PendingSuffix.length);
-        try {
-          const exits = JSON.parse(readFileSync(join(dir, name), 'utf8')) as ExitRecord[];
-          this.#emitRecordedExits(id, exits);
-        } catch (err) {
-          this.#log.error({ id, err: (err as Error).message }, 'unreadable pending exits');
-        }
-      }
-      rmSync(join(dir, name), { force: true });
-    }
+  /** A container found in the state dir: watched as if this supervisor had created it. */
+  #adopt(container: Container): void {
+    const entry: Entry = { container, bundlePath: readBundlePath(container), finishing: false };
+    this.#containers.set(container.id, entry);
+    this.#watch(entry);
   }
 
   // ---- events ----
@@ -655,10 +557,4 @@ function processInfo(process: ContainerProcess): ProcessInfo {
 function exactInteger(value: number | bigint): number | bigint {
   if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value;
   return value;
-}
-
-/** No init, or one that never had a PID and is gone: a create cut short before anything ran. */
-function cutShort(container: Container): boolean {
-  const init = container.process(InitProcessID);
-  return !init || (init.systemPid === 0 && init.state() === State.Stopped);
 }

@@ -5,6 +5,14 @@
  */
 import type { Checkpoint, Resource, Stat } from '../runtime/index.js';
 
+/** A pino-compatible subset, so any structured logger fits. */
+export interface SupervisorLogger {
+  debug(fields: object, message?: string): void;
+  info(fields: object, message?: string): void;
+  warn(fields: object, message?: string): void;
+  error(fields: object, message?: string): void;
+}
+
 /** Event types, as containerd v0.2.8 names them on the wire. */
 export const EventType = {
   StartContainer: 'start-container',

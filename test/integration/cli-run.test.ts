@@ -214,28 +214,30 @@ test('daemonless run: Ctrl-C is forwarded as SIGINT; the third sends SIGKILL', a
   assertNoContainers();
 });
 
-test('daemonless run: -d refused, bad flags are usage errors, library errors carry their code', async () => {
+// Daemonless, bad flags are usage errors.
+for (const [what, args] of [
+  ['no image, bundle or rootfs', ['--', 'true']],
+  ['--rootfs and --bundle', ['--rootfs', rootfs, '--bundle', base, '--', 'true']],
+  ['--memory lots', ['--rootfs', rootfs, '--memory', 'lots', '--', 'true']],
+  ['--cpus -1', ['--rootfs', rootfs, '--cpus', '-1', '--', 'true']],
+  ['--bogus', ['--rootfs', rootfs, '--bogus', '--', 'true']],
+] as const)
+  test(`daemonless run, ${what}: a usage error`, async () => {
+    const res = await run([...args]);
+    assert.equal(res.status, 2, `${args.join(' ')}: ${res.stderr}`);
+    assert.match(
+      res.stderr,
+      /^berth: .*; see 'berth run --help' \(ERR_USAGE\)\n$|^berth: .* \(ERR_USAGE\)\n$/,
+    );
+  });
+
+test('daemonless run: -d refused, library errors carry their code', async () => {
   const detached = await run(['-d', '--rootfs', rootfs, '--', 'true']);
   assert.equal(detached.status, 1);
   assert.match(
     detached.stderr,
     /^berth: run -d needs berthd, and none listens at unix:\/\/.* \(ERR_NO_DAEMON\)\n$/,
   );
-
-  for (const args of [
-    ['--', 'true'],
-    ['--rootfs', rootfs, '--bundle', base, '--', 'true'],
-    ['--rootfs', rootfs, '--memory', 'lots', '--', 'true'],
-    ['--rootfs', rootfs, '--cpus', '-1', '--', 'true'],
-    ['--rootfs', rootfs, '--bogus', '--', 'true'],
-  ]) {
-    const res = await run(args);
-    assert.equal(res.status, 2, `${args.join(' ')}: ${res.stderr}`);
-    assert.match(
-      res.stderr,
-      /^berth: .*; see 'berth run --help' \(ERR_USAGE\)\n$|^berth: .* \(ERR_USAGE\)\n$/,
-    );
-  }
 
   const badId = await run(['--name', '../escape', '--rootfs', rootfs, '--', 'true']);
   assert.equal(badId.status, 1);

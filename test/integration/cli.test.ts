@@ -613,23 +613,26 @@ describe('berth against berthd', { skip: berthdAvailable() ? false : NO_BERTHD }
     assert.match(res.stdout, /33 120/);
   });
 
-  test('unknown ids: one line, the gRPC status, exit status 1', async () => {
-    for (const args of [
-      ['containers', 'state', 'nope'],
-      ['containers', 'kill', 'nope'],
-      ['containers', 'pause', 'nope'],
-      ['containers', 'resume', 'nope'],
-      ['containers', 'update', '--cpu-shares', '10', 'nope'],
-      ['containers', 'stats', '--no-stream', 'nope'],
-      ['containers', 'exec', '--id', 'nope', '-a', '--', 'true'],
-      ['containers', 'exec', '--id', 'nope', '--', 'true'],
-      ['checkpoints', 'list', 'nope'],
-    ]) {
+  // Unknown ids: one line, the gRPC status, exit status 1.
+  for (const args of [
+    ['containers', 'state', 'nope'],
+    ['containers', 'kill', 'nope'],
+    ['containers', 'pause', 'nope'],
+    ['containers', 'resume', 'nope'],
+    ['containers', 'update', '--cpu-shares', '10', 'nope'],
+    ['containers', 'stats', '--no-stream', 'nope'],
+    ['containers', 'exec', '--id', 'nope', '-a', '--', 'true'],
+    ['containers', 'exec', '--id', 'nope', '--', 'true'],
+    ['checkpoints', 'list', 'nope'],
+  ])
+    test(`unknown id: berth ${args.join(' ')}: one line, NOT_FOUND, exit status 1`, async () => {
       const res = await daemon.berth(args);
       assert.equal(res.status, 1, `${args.join(' ')}: ${res.stderr}`);
       assertOneLineError(res.stderr, 'NOT_FOUND');
       assert.equal(res.stdout, '');
-    }
+    });
+
+  test('an id in use, a bundle that is not there: one line, the gRPC status, exit status 1', async () => {
     const exists = await sleeper();
     const again = await daemon.berth(['containers', 'start', exists, bundle({})]);
     assert.equal(again.status, 1);
@@ -679,20 +682,20 @@ describe('berth against berthd', { skip: berthdAvailable() ? false : NO_BERTHD }
     assert.match(debug.stderr, /\n\s+at /);
   });
 
-  test('bad flags and arguments: exit 2, one line naming the command to ask for help', async () => {
-    for (const [args, hint] of [
-      [['containers', 'list', '--bogus'], 'berth containers list'],
-      [['containers', 'start', 'only-an-id'], 'berth containers start'],
-      [['containers', 'frobnicate'], 'berth containers'],
-      [['containers', 'exec', '-a', '--', 'true'], 'berth containers exec'],
-      [['checkpoints', 'create', 'x'], 'berth checkpoints create'],
-      [['events', '--id'], 'berth events'],
-      [['nosuchcommand'], 'berth'],
-    ] as const) {
+  // Bad flags and arguments: exit 2, one line naming the command to ask for help.
+  for (const [args, hint] of [
+    [['containers', 'list', '--bogus'], 'berth containers list'],
+    [['containers', 'start', 'only-an-id'], 'berth containers start'],
+    [['containers', 'frobnicate'], 'berth containers'],
+    [['containers', 'exec', '-a', '--', 'true'], 'berth containers exec'],
+    [['checkpoints', 'create', 'x'], 'berth checkpoints create'],
+    [['events', '--id'], 'berth events'],
+    [['nosuchcommand'], 'berth'],
+  ] as const)
+    test(`bad command line: berth ${args.join(' ')}: exit 2, one line naming '${hint} --help'`, async () => {
       const res = await daemon.berth([...args]);
       assert.equal(res.status, 2, `${args.join(' ')}: ${res.stderr}`);
       assertOneLineError(res.stderr, 'ERR_USAGE');
       assert.ok(res.stderr.includes(`see '${hint} --help'`), res.stderr);
-    }
-  });
+    });
 });

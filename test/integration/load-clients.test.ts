@@ -6,6 +6,13 @@
  * the end delete by kill. No call that should succeed fails, no stream gets
  * stuck; p50/p99 latency per RPC printed.
  * CI: C=50, T=10 s; BERTH_LOAD_CLIENTS and BERTH_LOAD_SECONDS for the soak.
+ *
+ * Each client picks its RPCs from a generator of its own, seeded from the
+ * file's seed, printed first. To replay a failure, run this file again with
+ * BERTH_TEST_SEED set to it (and the same clients and seconds):
+ *   BERTH_TEST_SEED=<seed> tini -s -g -- node --test --test-concurrency=1 dist/test/integration/load-clients.test.js
+ * Every client then makes the same choices in the same order; how many it
+ * gets through in the time, and how they interleave, still depend on the load.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,9 +29,14 @@ import {
   recordEvents,
   waitFor,
 } from '../helpers/berthd-load.js';
+import { replayHint, seededRandom, streamSeed, testSeed } from '../helpers/seeded-random.js';
 
 const CLIENTS = Number(process.env.BERTH_LOAD_CLIENTS ?? 50);
 const SECONDS = Number(process.env.BERTH_LOAD_SECONDS ?? 10);
+const SEED = testSeed();
+console.log(
+  `# load-clients seed ${SEED}; replay: ${replayHint(SEED, 'dist/test/integration/load-clients.test.js')}`,
+);
 const h = harness('load-clients');
 after(() => h.cleanup());
 
@@ -53,13 +65,14 @@ test(`${CLIENTS} clients mixing every RPC for ${SECONDS} s`, { timeout: 3_600_00
   const runClient = async (n: number) => {
     const client: TestClient = connect(daemon.address, { ownConnection: true });
     const id = `${prefix}${n}`;
+    const random = seededRandom(streamSeed(SEED, n));
     try {
       // Stagger the creates a little: 2 cores.
       await sleep(n * 20);
       await timed('CreateContainer', () => client.createContainer(createRequest(id, bundlePath)));
       let execs = 0;
       while (Date.now() < deadline) {
-        switch (Math.floor(Math.random() * 11)) {
+        switch (Math.floor(random() * 11)) {
           case 0: {
             const pid = `e${++execs}`;
             await timed('AddProcess', () =>
@@ -164,9 +177,9 @@ test(`${CLIENTS} clients mixing every RPC for ${SECONDS} s`, { timeout: 3_600_00
     );
   }
   console.log(
-    `# load-clients: ${CLIENTS} clients, ${total} calls in ${elapsed} ms, ${failures.length} failures`,
+    `# load-clients (seed ${SEED}): ${CLIENTS} clients, ${total} calls in ${elapsed} ms, ${failures.length} failures`,
   );
-  assert.deepEqual(failures, [], 'no call that should succeed failed');
+  assert.deepEqual(failures, [], `no call that should succeed failed (seed ${SEED})`);
   await sleep(500);
   assert.deepEqual(runtimeIds(h.stateDir), [], 'runtime state left');
   assert.deepEqual(processesUnder(h.stateDir), [], 'processes left');

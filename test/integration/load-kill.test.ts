@@ -7,6 +7,14 @@
  * seen before the kill without a gap or a repeat); one whose create was cut
  * off either got the same or never existed; State empties; nothing is left.
  * CI: K=30, 2 rounds; BERTH_LOAD_KILL_ROUNDS and BERTH_LOAD_KILL_CONTAINERS for the soak.
+ *
+ * The random choices (each container's sleep and start delay, the moment of
+ * the kill) come from a seeded generator, one per round. The seed is printed
+ * first; to replay a failure, run this file again with BERTH_TEST_SEED set to
+ * it (and the same rounds and containers):
+ *   BERTH_TEST_SEED=<seed> tini -s -g -- node --test --test-concurrency=1 dist/test/integration/load-kill.test.js
+ * The choices are the same; how far the containers got when the kill lands
+ * still depends on the machine's load.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,9 +30,14 @@ import {
   recordEvents,
   waitFor,
 } from '../helpers/berthd-load.js';
+import { replayHint, seededRandom, streamSeed, testSeed } from '../helpers/seeded-random.js';
 
 const ROUNDS = Number(process.env.BERTH_LOAD_KILL_ROUNDS ?? 2);
 const K = Number(process.env.BERTH_LOAD_KILL_CONTAINERS ?? 30);
+const SEED = testSeed();
+console.log(
+  `# load-kill seed ${SEED}; replay: ${replayHint(SEED, 'dist/test/integration/load-kill.test.js')}`,
+);
 const h = harness('load-kill');
 after(() => h.cleanup());
 
@@ -34,6 +47,7 @@ const initExits = (list: Event[], id: string) =>
 
 for (let round = 1; round <= ROUNDS; round++) {
   test(`round ${round}: ${K} containers, berthd kill -9 mid-flight, restart: every exit once`, async () => {
+    const random = seededRandom(streamSeed(SEED, round));
     const flags = ['--retain-count', '100000'];
     let daemon = await h.start(flags);
     let client = connect(daemon.address);
@@ -49,11 +63,12 @@ for (let round = 1; round <= ROUNDS; round++) {
       const id = `lk${process.pid}r${round}c${i}`;
       const status = (i % 120) + 1;
       expected.set(id, status);
-      const delay = (Math.random() * 3).toFixed(2);
+      const delay = (random() * 3).toFixed(2);
       const bundlePath = h.bundle({ args: ['sh', '-c', `sleep ${delay}; exit ${status}`] });
+      const startAfter = random() * 2500;
       creates.push(
         (async () => {
-          await sleep(Math.random() * 2500);
+          await sleep(startAfter);
           await client.createContainer(createRequest(id, bundlePath));
           confirmed.add(id);
           if (i % 4 === 0)
@@ -63,7 +78,7 @@ for (let round = 1; round <= ROUNDS; round++) {
         })().catch(() => {}),
       );
     }
-    const killAt = 300 + Math.random() * 2500;
+    const killAt = 300 + random() * 2500;
     await sleep(killAt);
     process.kill(daemon.pid, 'SIGKILL');
     await daemon.exited;
@@ -140,7 +155,7 @@ for (let round = 1; round <= ROUNDS; round++) {
       assert.deepEqual(runtimeIds(h.stateDir), [], 'runtime state left');
       assert.deepEqual(processesUnder(h.stateDir), [], 'processes left');
       console.log(
-        `# load-kill round ${round}: killed at ${killAt.toFixed(0)} ms; ${confirmed.size}/${K} creates answered, ${cutOff} cut off and never existed; ${seenBefore.length} events before the kill, ${fromZero.seen.length} replayed from 0; ${recovered.containers.length} recovered (${stoppedAtRestart} of them stopped, exit pending); exec statuses ${JSON.stringify(execStatuses)}`,
+        `# load-kill round ${round} (seed ${SEED}): killed at ${killAt.toFixed(0)} ms; ${confirmed.size}/${K} creates answered, ${cutOff} cut off and never existed; ${seenBefore.length} events before the kill, ${fromZero.seen.length} replayed from 0; ${recovered.containers.length} recovered (${stoppedAtRestart} of them stopped, exit pending); exec statuses ${JSON.stringify(execStatuses)}`,
       );
     } finally {
       client.close();

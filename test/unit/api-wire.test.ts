@@ -327,11 +327,10 @@ for (const [message, fields] of Object.entries(CONTRACT)) {
   });
 }
 
-test('field-less messages encode to nothing', () => {
-  for (const message of EMPTY) {
+for (const message of EMPTY)
+  test(`${message}, field-less, encodes to nothing`, () => {
     assert.equal(codec(message).encode(codec(message).fromPartial({})).finish().length, 0);
-  }
-});
+  });
 
 test('service types.API has the twelve RPCs at their v0.2.8 paths; Events streams', () => {
   const paths = Object.values(api.APIService).map((m) => m.path);

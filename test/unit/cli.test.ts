@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Metadata, status } from '@grpc/grpc-js';
-import type { Command } from 'commander';
+import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import { isListening, parseAddress } from '../../src/cli/client.js';
 import { CliError, UsageError, describeError, formatError } from '../../src/cli/errors.js';
 import {
@@ -287,45 +287,47 @@ test('stats figures: CPU % from two samples against the host, memory less the ca
 });
 
 /** Every command path: `containers start`, ... */
-function commandPaths(command: Command, prefix: string[] = []): string[][] {
+function commandPaths(command: CommandUnknownOpts, prefix: string[] = []): string[][] {
   return command.commands.flatMap((sub) => {
     const path = [...prefix, sub.name()];
     return [path, ...commandPaths(sub, path)];
   });
 }
 
-test('--help on every command, with examples; exit status 0', () => {
+test('--help: examples and exit statuses; --version; exit status 0', () => {
   const top = cli(['--help']);
   assert.equal(top.status, 0, top.stderr);
   assert.match(top.stdout, /Examples:/);
   assert.match(top.stdout, /Exit status:/);
-  for (const path of commandPaths(createProgram())) {
-    if (path.at(-1) === 'help') continue;
+  assert.match(cli(['--version']).stdout, /^\d+\.\d+\.\d+\n$/);
+});
+
+for (const path of commandPaths(createProgram()).filter((p) => p.at(-1) !== 'help'))
+  test(`${path.join(' ')} --help: usage and examples; exit status 0`, () => {
     const res = cli([...path, '--help']);
     assert.equal(res.status, 0, `${path.join(' ')}: ${res.stderr}`);
     assert.match(res.stdout, new RegExp(`^Usage: berth ${path.join(' ')}`), path.join(' '));
     assert.match(res.stdout, /Examples:\n {2}\$ berth /, path.join(' '));
-  }
-  assert.match(cli(['--version']).stdout, /^\d+\.\d+\.\d+\n$/);
-});
+  });
 
-test('usage errors: exit status 2, one line, no daemon contacted', () => {
-  for (const args of [
-    [],
-    ['bogus'],
-    ['containers', 'list', '--nope'],
-    ['containers', 'start', 'id-only'],
-    ['containers', 'exec', '--pid', 'x', '--', 'true'],
-    ['containers', 'kill', '-s', 'SIGWHAT', 'x'],
-    ['containers', 'update', '--memory-limit', 'much', 'x'],
-    ['containers', 'update', '--blkio-weight-device', '8:0', 'x'],
-    ['events', '-t', 'whenever'],
-    ['checkpoints'],
-    ['checkpoints', 'delete', 'x'],
-    ['completion', 'fish'],
-    ['--address', 'tcp://1.2.3.4:5', 'version'],
-    ['run', '--', 'true'],
-  ]) {
+// Usage errors: exit status 2, one line, no daemon contacted.
+for (const args of [
+  [],
+  ['bogus'],
+  ['containers', 'list', '--nope'],
+  ['containers', 'start', 'id-only'],
+  ['containers', 'exec', '--pid', 'x', '--', 'true'],
+  ['containers', 'kill', '-s', 'SIGWHAT', 'x'],
+  ['containers', 'update', '--memory-limit', 'much', 'x'],
+  ['containers', 'update', '--blkio-weight-device', '8:0', 'x'],
+  ['events', '-t', 'whenever'],
+  ['checkpoints'],
+  ['checkpoints', 'delete', 'x'],
+  ['completion', 'fish'],
+  ['--address', 'tcp://1.2.3.4:5', 'version'],
+  ['run', '--', 'true'],
+])
+  test(`usage error: berth ${args.join(' ') || '(nothing)'}: exit status 2, one line`, () => {
     const res = cli(args);
     assert.equal(res.status, 2, `${args.join(' ')}: ${res.stderr}`);
     if (args.length) {
@@ -333,8 +335,9 @@ test('usage errors: exit status 2, one line, no daemon contacted', () => {
       assert.equal(lines.length, 1, `${args.join(' ')}: ${res.stderr}`);
       assert.match(lines[0]!, /^berth: .* \(ERR_USAGE\)$/);
     }
-  }
-  // Nothing there: an error, not a usage error.
+  });
+
+test('no berthd there: an error (1), not a usage error', () => {
   const down = cli(['containers', 'list']);
   assert.equal(down.status, 1);
   assert.match(

@@ -51,25 +51,25 @@ test('an empty DNSConfig means the host’s resolv.conf; a host without one give
   }
 });
 
-test('bad DNS input is refused: not an IP, whitespace or a comment smuggled into a word', () => {
-  for (const dns of [
-    { servers: ['dns.example.org'] },
-    { servers: ['10.0.0.1\nnameserver 6.6.6.6'] },
-    { searches: ['a b'] },
-    { searches: ['ok\nnameserver 6.6.6.6'] },
-    { searches: [''] },
-    { options: ['ndots:5 # x'] },
-    { options: ['x'.repeat(300)] },
-  ]) {
+// Bad DNS input is refused: not an IP, whitespace or a comment smuggled into a word.
+for (const dns of [
+  { servers: ['dns.example.org'] },
+  { servers: ['10.0.0.1\nnameserver 6.6.6.6'] },
+  { searches: ['a b'] },
+  { searches: ['ok\nnameserver 6.6.6.6'] },
+  { searches: [''] },
+  { options: ['ndots:5 # x'] },
+  { options: ['x'.repeat(300)] },
+])
+  test(`bad DNS input ${JSON.stringify(dns).slice(0, 60)} is refused`, () => {
     assert.throws(
       () => resolvConfFromDns(dns),
       (err: unknown) => err instanceof InvalidArgumentError && err.code === 'ERR_INVALID_ARGUMENT',
       JSON.stringify(dns),
     );
-  }
-});
+  });
 
-test('hostname and hosts files; bad hostnames refused', () => {
+test('hostname and hosts files; a bad address refused', () => {
   assert.equal(hostnameFile('web-0'), 'web-0\n');
   const hosts = hostsFile('web-0', ['10.213.0.5', 'fd00::5']);
   assert.match(hosts, /^127\.0\.0\.1\tlocalhost$/m);
@@ -77,11 +77,13 @@ test('hostname and hosts files; bad hostnames refused', () => {
   assert.match(hosts, /^10\.213\.0\.5\tweb-0$/m);
   assert.match(hosts, /^fd00::5\tweb-0$/m);
   assert.doesNotMatch(hostsFile('web-0'), /web-0/);
-  for (const bad of ['', '-a', 'a-', 'a b', 'a/b', 'x'.repeat(65), 'a\nb', 'a..b']) {
-    assert.throws(() => hostnameFile(bad), InvalidArgumentError, JSON.stringify(bad));
-  }
   assert.throws(() => hostsFile('web-0', ['10.0.0.1\n6.6.6.6 evil']), InvalidArgumentError);
 });
+
+for (const bad of ['', '-a', 'a-', 'a b', 'a/b', 'x'.repeat(65), 'a\nb', 'a..b'])
+  test(`hostname ${JSON.stringify(bad.length > 20 ? `${bad.slice(0, 20)}…` : bad)} is refused`, () => {
+    assert.throws(() => hostnameFile(bad), InvalidArgumentError, JSON.stringify(bad));
+  });
 
 test('writePodFiles: three files readable by all; a bad input writes none', async () => {
   const dir = tempDir();
@@ -147,24 +149,27 @@ test('CNI configuration: the first file by name; a .conf is a list of one; error
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  for (const [text, why] of [
-    ['[]', /not a JSON object/],
-    ['{"plugins":[{"type":"bridge"}]}', /no network name/],
-    ['{"name":"n","plugins":[]}', /no plugins/],
-    ['{"name":"n","plugins":[{"type":"../../bin/sh"}]}', /invalid plugin type/],
-    ['{"name":"n","plugins":[{"type":".."}]}', /invalid plugin type/],
-    ['{"name":"n","plugins":[{}]}', /invalid plugin type/],
-    ['{"name":"n","cniVersion":"one","plugins":[{"type":"x"}]}', /invalid cniVersion/],
-  ] as const) {
-    assert.throws(() => parseNetworkList(text, 'x.conflist'), {
-      code: 'ERR_CNI_CONFIG',
-      message: why,
-    });
-  }
   assert.ok(versionAtLeast('1.0.0', '0.4.0'));
   assert.ok(versionAtLeast('0.4.0', '0.4.0'));
   assert.ok(!versionAtLeast('0.3.1', '0.4.0'));
 });
+
+// Broken CNI configurations: each a CniConfigError saying why.
+for (const [text, why] of [
+  ['[]', /not a JSON object/],
+  ['{"plugins":[{"type":"bridge"}]}', /no network name/],
+  ['{"name":"n","plugins":[]}', /no plugins/],
+  ['{"name":"n","plugins":[{"type":"../../bin/sh"}]}', /invalid plugin type/],
+  ['{"name":"n","plugins":[{"type":".."}]}', /invalid plugin type/],
+  ['{"name":"n","plugins":[{}]}', /invalid plugin type/],
+  ['{"name":"n","cniVersion":"one","plugins":[{"type":"x"}]}', /invalid cniVersion/],
+] as const)
+  test(`CNI configuration ${text}: ${String(why)}`, () => {
+    assert.throws(() => parseNetworkList(text, 'x.conflist'), {
+      code: 'ERR_CNI_CONFIG',
+      message: why,
+    });
+  });
 
 test('CNI results: 1.0 and 0.2 shapes, pod IPs from sandbox interfaces, IPv4 first', () => {
   const result = readResult({

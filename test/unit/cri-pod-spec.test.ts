@@ -100,41 +100,38 @@ test("the host's network, PID and IPC: none of those namespaces, no hostname, th
   assert.equal(own.namespaces.pid, 'pod');
 });
 
-test('bad configs: each an InvalidPodConfigError or InvalidArgumentError, INVALID_ARGUMENT on the wire', () => {
-  const bad: Array<[string, PodSandboxConfig | undefined, string?]> = [
-    ['no config', undefined],
-    ['no metadata', PodSandboxConfig.fromPartial({})],
-    [
-      'bad name',
-      config({ metadata: { name: 'Web_0', namespace: 'default', uid: 'u', attempt: 0 } }),
-    ],
-    ['empty namespace', config({ metadata: { name: 'web', namespace: '', uid: 'u', attempt: 0 } })],
-    [
-      'bad uid',
-      config({ metadata: { name: 'web', namespace: 'default', uid: '../x', attempt: 0 } }),
-    ],
-    ['bad hostname', config({ hostname: 'a b' })],
-    [
-      'bad DNS option',
-      config({ dnsConfig: { servers: [], searches: [], options: ['a\nnameserver 1.2.3.4'] } }),
-    ],
-    ['relative log dir', config({ logDirectory: 'logs' })],
-    ['cgroup parent climbing', config({ linux: { cgroupParent: '/a/../..' } })],
-    ['relative cgroup parent', config({ linux: { cgroupParent: 'kubepods' } })],
-    ['bad sysctl name', config({ linux: { sysctls: { 'net.core;rm': '1' } } })],
-    [
-      'port 0',
-      config({ portMappings: [{ protocol: 0, containerPort: 0, hostPort: 80, hostIp: '' }] }),
-    ],
-    ['unknown handler', config(), 'kata'],
-  ];
-  for (const [what, cfg, handler] of bad) {
+// Bad configs: each an InvalidPodConfigError or InvalidArgumentError, INVALID_ARGUMENT on the wire.
+const badConfigs: Array<[string, PodSandboxConfig | undefined, string?]> = [
+  ['no config', undefined],
+  ['no metadata', PodSandboxConfig.fromPartial({})],
+  ['bad name', config({ metadata: { name: 'Web_0', namespace: 'default', uid: 'u', attempt: 0 } })],
+  ['empty namespace', config({ metadata: { name: 'web', namespace: '', uid: 'u', attempt: 0 } })],
+  ['bad uid', config({ metadata: { name: 'web', namespace: 'default', uid: '../x', attempt: 0 } })],
+  ['bad hostname', config({ hostname: 'a b' })],
+  [
+    'bad DNS option',
+    config({ dnsConfig: { servers: [], searches: [], options: ['a\nnameserver 1.2.3.4'] } }),
+  ],
+  ['relative log dir', config({ logDirectory: 'logs' })],
+  ['cgroup parent climbing', config({ linux: { cgroupParent: '/a/../..' } })],
+  ['relative cgroup parent', config({ linux: { cgroupParent: 'kubepods' } })],
+  ['bad sysctl name', config({ linux: { sysctls: { 'net.core;rm': '1' } } })],
+  [
+    'port 0',
+    config({ portMappings: [{ protocol: 0, containerPort: 0, hostPort: 80, hostIp: '' }] }),
+  ],
+  ['unknown handler', config(), 'kata'],
+];
+for (const [what, cfg, handler] of badConfigs)
+  test(`bad config, ${what}: INVALID_ARGUMENT`, () => {
     assert.throws(
       () => podRecordDraft(cfg, handler ?? '', 'node'),
       (err: Error & { code?: string }) => criStatusFromError(err).code === status.INVALID_ARGUMENT,
       what,
     );
-  }
+  });
+
+test('sysctls of a namespace the pod shares with the host: InvalidPodConfigError; an unknown sandbox is NOT_FOUND', () => {
   assert.throws(
     () =>
       podRecordDraft(

@@ -168,8 +168,8 @@ for (const [service, rpcs] of Object.entries(contract.services)) {
   });
 }
 
-test('every message: exactly the listed fields, each under its number and wire type', () => {
-  for (const [name, fields] of Object.entries(contract.messages)) {
+for (const [name, fields] of Object.entries(contract.messages)) {
+  test(`message ${name}: exactly the listed fields, each under its number and wire type`, () => {
     const messageCodec = codec(name);
     assert.deepEqual(
       Object.keys(messageCodec.fromPartial({})).sort(),
@@ -187,11 +187,11 @@ test('every message: exactly the listed fields, each under its number and wire t
         `${name}.${field} (${type}) round-trips its extreme value`,
       );
     }
-  }
-});
+  });
+}
 
-test('every enum: exactly the listed values', () => {
-  for (const [name, values] of Object.entries(contract.enums)) {
+for (const [name, values] of Object.entries(contract.enums)) {
+  test(`enum ${name}: exactly the listed values`, () => {
     const generatedEnum = generated[enumExport(name)] as Record<string, unknown> | undefined;
     assert.ok(generatedEnum, `enum ${name} is generated`);
     // ts-proto adds UNRECOGNIZED = -1 for values from newer peers.
@@ -203,5 +203,5 @@ test('every enum: exactly the listed values', () => {
       [...values].sort(([, a], [, b]) => a - b),
       `${name}'s values`,
     );
-  }
-});
+  });
+}

@@ -45,10 +45,11 @@ describe('resolveUserFrom (runc GetExecUser rules)', () => {
     assert.deepEqual(resolveUserFrom('app:staff', passwd, group).additionalGids, [50]);
     assert.equal(resolveUserFrom('app:4000', passwd, group).gid, 4000);
   });
-  test('names the files lack, malformed and out-of-range specs are typed errors', () => {
-    for (const spec of ['ghost', 'app:ghosts', ':10', 'app:', '99999999999'])
+  // Names the files lack, malformed and out-of-range specs.
+  for (const spec of ['ghost', 'app:ghosts', ':10', 'app:', '99999999999'])
+    test(`user ${JSON.stringify(spec)} is a typed error`, () => {
       assert.throws(() => resolveUserFrom(spec, passwd, group), ImageUserNotFoundError, spec);
-  });
+    });
 });
 
 describe('imageArgs (docker run rules)', () => {

@@ -13,23 +13,24 @@ async function collect(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-test('sniffStream tells the compression from the first bytes, even split over 1-byte chunks, and gives the stream back whole', async () => {
-  const zstd = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 1, 2, 3]);
-  const cases: [Buffer, string][] = [
-    [gzipSync(Buffer.from('layer')), 'gzip'],
-    [zstd, 'zstd'],
-    [Buffer.from('plain tar bytes'), 'none'],
-    [Buffer.alloc(0), 'none'],
-    [Buffer.from([0x1f]), 'none'],
-  ];
-  for (const [data, expected] of cases) {
-    for (const size of [1, 3, 1 << 16]) {
+// sniffStream tells the compression from the first bytes, even split over
+// 1-byte chunks, and gives the stream back whole.
+const sniffCases: [string, Buffer, string][] = [
+  ['gzip', gzipSync(Buffer.from('layer')), 'gzip'],
+  ['zstd', Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 1, 2, 3]), 'zstd'],
+  ['plain bytes', Buffer.from('plain tar bytes'), 'none'],
+  ['nothing', Buffer.alloc(0), 'none'],
+  ['half a gzip magic', Buffer.from([0x1f]), 'none'],
+];
+for (const [what, data, expected] of sniffCases) {
+  for (const size of [1, 3, 1 << 16]) {
+    test(`sniffStream: ${what} in chunks of ${size} is ${expected}, given back whole`, async () => {
       const { compression, body } = await sniffStream(chunksOf(data, size));
       assert.equal(compression, expected, `${data.toString('hex')} in chunks of ${size}`);
       assert.deepEqual(await collect(body), data);
-    }
+    });
   }
-});
+}
 
 test('sniffStream: a reader that stops early lets go of the source', async () => {
   let released = false;

@@ -136,12 +136,12 @@ describe('convertBundleConfig: what needs nothing', () => {
     assert.equal(convertBundleConfig(text, '/srv/bundle'), undefined);
   });
 
-  test('swappiness from 0 to 100 is kept', () => {
-    for (const value of ['0', '60', '100']) {
+  // Swappiness from 0 to 100 is kept.
+  for (const value of ['0', '60', '100'])
+    test(`swappiness ${value} is kept`, () => {
       const text = `{"process":{"args":["true"]},"linux":{"resources":{"memory":{"swappiness":${value}}}}}`;
       assert.equal(convertBundleConfig(text), undefined, value);
-    }
-  });
+    });
 
   test('no capabilities, no seccomp, no resources at all', () => {
     assert.equal(convertBundleConfig('{"process":{"args":["true"]}}'), undefined);
@@ -152,13 +152,13 @@ describe('convertBundleConfig: each form alone', () => {
   const withMemory = (swappiness: string) =>
     `{"process":{"args":["true"]},"linux":{"resources":{"memory":{"limit":9223372036854771712,"swappiness":${swappiness}}}}}`;
 
-  test('swappiness outside 0–100 means not set: uint64 −1, signed −1, 101', () => {
-    for (const value of [BIG, '-1', '101']) {
+  // Swappiness outside 0–100 means not set: uint64 −1, signed −1, 101.
+  for (const value of [BIG, '-1', '101'])
+    test(`swappiness ${value} means not set`, () => {
       const { text, changes } = convert(withMemory(value));
       assert.equal(text.replace(/\s/g, ''), withMemory('').replace(',"swappiness":', ''));
       assert.deepEqual(changes, [`linux.resources.memory.swappiness: ${value} (not set) removed`]);
-    }
-  });
+    });
 
   test('an empty flat capability list drops every capability', () => {
     const { text } = convert('{"process":{"args":["true"],"capabilities":[]}}');

@@ -28,22 +28,23 @@ test('each field lands in its section; fields not given do not appear', () => {
   );
 });
 
-test('bad values and unknown fields are refused with InvalidArgumentError', () => {
-  const bad: unknown[] = [
-    { cpuShares: -1 },
-    { cpuQuota: -2 },
-    { memory: 1.5 },
-    { memory: Number.MAX_SAFE_INTEGER + 2 },
-    { memory: '64m' },
-    { cpusetCpus: '0-1; rm -rf /' },
-    { cpusetMems: 3 },
-    { swappiness: 10 },
-    null,
-  ];
-  for (const resources of bad)
+// Bad values and unknown fields are refused with InvalidArgumentError.
+const badResources: unknown[] = [
+  { cpuShares: -1 },
+  { cpuQuota: -2 },
+  { memory: 1.5 },
+  { memory: Number.MAX_SAFE_INTEGER + 2 },
+  { memory: '64m' },
+  { cpusetCpus: '0-1; rm -rf /' },
+  { cpusetMems: 3 },
+  { swappiness: 10 },
+  null,
+];
+for (const resources of badResources)
+  test(`resources ${JSON.stringify(resources)} are refused with InvalidArgumentError`, () => {
     assert.throws(
       () => updateRequest(resources as never),
       InvalidArgumentError,
       JSON.stringify(resources),
     );
-});
+  });

@@ -29,18 +29,26 @@ const record: ContainerRecord = {
   noPivotRoot: false,
 };
 
-test('state.json: written atomically, read back; missing, empty, torn and foreign ones', async () => {
+test('state.json: written atomically, read back; missing', async () => {
   const dir = join(base, 'c1');
   mkdirSync(dir);
   assert.throws(() => readContainerRecord(dir, 'c1'), ContainerNotFoundError);
   await writeContainerRecord(dir, record);
   assert.deepEqual(readContainerRecord(dir, 'c1'), record);
-  for (const text of [
-    '',
-    '{"bundle":"/b","run',
-    '[1,2]',
-    '{"bundle":3,"runtime":"r","shim":"s"}',
-  ]) {
+});
+
+// Empty, torn and foreign ones.
+const corruptRecords: [string, string][] = [
+  ['empty', ''],
+  ['torn', '{"bundle":"/b","run'],
+  ['not an object', '[1,2]'],
+  ['foreign', '{"bundle":3,"runtime":"r","shim":"s"}'],
+];
+for (const [what, text] of corruptRecords) {
+  test(`state.json ${what}: CorruptStateError naming the file`, async () => {
+    const dir = join(base, `c1-${what.replace(/ /g, '-')}`);
+    mkdirSync(dir);
+    await writeContainerRecord(dir, record);
     writeFileSync(join(dir, 'state.json'), text);
     assert.throws(
       () => readContainerRecord(dir, 'c1'),
@@ -50,8 +58,8 @@ test('state.json: written atomically, read back; missing, empty, torn and foreig
         err.path === join(dir, 'state.json'),
       JSON.stringify(text),
     );
-  }
-});
+  });
+}
 
 test('process.json: absent is "no process", torn is CorruptStateError; exitStatus read as a number', () => {
   const files = processFiles(join(base, 'c2', 'init'));

@@ -1,16 +1,15 @@
 /** `berth checkpoints ...`: ctr v0.2.8's checkpoint commands. */
 import { resolve } from 'node:path';
-import { Command } from 'commander';
+import { Command } from '@commander-js/extra-typings';
 import { addGlobalOptions, addJsonOption, context, type Context } from '../context.js';
 import { UsageError } from '../errors.js';
 import { printJson } from '../output.js';
 import { collect } from '../parse.js';
 import { checkpointsTable } from '../views.js';
-import { examples, leaf, type Action } from './common.js';
+import { act, examples, leaf } from './common.js';
 
-function checkpointDir(opts: Record<string, unknown>): string {
-  const dir = opts.checkpointDir as string | undefined;
-  return dir ? resolve(dir) : '';
+function checkpointDir(opts: { checkpointDir?: string | undefined }): string {
+  return opts.checkpointDir ? resolve(opts.checkpointDir) : '';
 }
 
 async function list(ctx: Context, id: string, dir: string): Promise<void> {
@@ -18,29 +17,6 @@ async function list(ctx: Context, id: string, dir: string): Promise<void> {
   if (ctx.json) printJson(ctx.out, checkpoints);
   else ctx.out.write(checkpointsTable(checkpoints));
 }
-
-const listAction: Action<[string]> = async (ctx, [id], opts) => {
-  await list(ctx, id, checkpointDir(opts));
-};
-
-const createAction: Action<[string, string]> = async (ctx, [id, name], opts) => {
-  await ctx.client().createCheckpoint({
-    id,
-    checkpointDir: checkpointDir(opts),
-    checkpoint: {
-      name,
-      exit: opts.exit === true,
-      tcp: opts.tcp === true,
-      unixSockets: opts.unixSockets === true,
-      shell: opts.shell === true,
-      emptyNS: (opts.emptyNs as string[] | undefined) ?? [],
-    },
-  });
-};
-
-const deleteAction: Action<[string, string]> = async (ctx, [id, name], opts) => {
-  await ctx.client().deleteCheckpoint({ id, name, checkpointDir: checkpointDir(opts) });
-};
 
 export function checkpointsCommand(): Command {
   const group = new Command('checkpoints')
@@ -60,7 +36,7 @@ export function checkpointsCommand(): Command {
     ),
   );
   // As ctr: `checkpoints ID` lists them.
-  group.action(async (opts: Record<string, unknown>, command: Command) => {
+  group.action(async (opts, command) => {
     const [id, ...rest] = command.args;
     if (id === undefined || rest.length)
       throw new UsageError(
@@ -71,41 +47,63 @@ export function checkpointsCommand(): Command {
     await list(context(command), id, checkpointDir(opts));
   });
 
+  const listCommand = leaf('list', "list a container's checkpoints")
+    .alias('ls')
+    .argument('<id>', 'container id')
+    .option('--checkpoint-dir <dir>', 'where the checkpoints are')
+    .addHelpText(
+      'after',
+      examples('berth checkpoints list web', 'berth checkpoints list --json web'),
+    );
   group.addCommand(
-    leaf('list', "list a container's checkpoints", listAction)
-      .alias('ls')
-      .argument('<id>', 'container id')
-      .option('--checkpoint-dir <dir>', 'where the checkpoints are')
-      .addHelpText(
-        'after',
-        examples('berth checkpoints list web', 'berth checkpoints list --json web'),
-      ),
+    act(listCommand, async (ctx, [id], opts) => {
+      await list(ctx, id, checkpointDir(opts));
+    }),
   );
-  group.addCommand(
-    leaf('create', 'checkpoint a running container', createAction, false)
-      .argument('<id>', 'container id')
-      .argument('<name>', 'checkpoint name')
-      .option('--tcp', 'keep established TCP connections')
-      .option('--unix-sockets', 'keep external unix sockets')
-      .option('--shell', 'allow a shell job (a process with a controlling terminal)')
-      .option('--exit', 'stop the container once the checkpoint is made')
-      .option('--empty-ns <ns>', 'a namespace to create but not restore (repeatable)', collect)
-      .option('--checkpoint-dir <dir>', 'where to put the checkpoint')
-      .addHelpText(
-        'after',
-        examples(
-          'berth checkpoints create web before-upgrade',
-          'berth checkpoints create --exit --tcp web cp1',
-        ),
+
+  const create = leaf('create', 'checkpoint a running container', false)
+    .argument('<id>', 'container id')
+    .argument('<name>', 'checkpoint name')
+    .option('--tcp', 'keep established TCP connections')
+    .option('--unix-sockets', 'keep external unix sockets')
+    .option('--shell', 'allow a shell job (a process with a controlling terminal)')
+    .option('--exit', 'stop the container once the checkpoint is made')
+    .option('--empty-ns <ns>', 'a namespace to create but not restore (repeatable)', collect)
+    .option('--checkpoint-dir <dir>', 'where to put the checkpoint')
+    .addHelpText(
+      'after',
+      examples(
+        'berth checkpoints create web before-upgrade',
+        'berth checkpoints create --exit --tcp web cp1',
       ),
-  );
+    );
   group.addCommand(
-    leaf('delete', 'delete a checkpoint', deleteAction, false)
-      .alias('rm')
-      .argument('<id>', 'container id')
-      .argument('<name>', 'checkpoint name')
-      .option('--checkpoint-dir <dir>', 'where the checkpoint is')
-      .addHelpText('after', examples('berth checkpoints delete web before-upgrade')),
+    act(create, async (ctx, [id, name], opts) => {
+      await ctx.client().createCheckpoint({
+        id,
+        checkpointDir: checkpointDir(opts),
+        checkpoint: {
+          name,
+          exit: opts.exit === true,
+          tcp: opts.tcp === true,
+          unixSockets: opts.unixSockets === true,
+          shell: opts.shell === true,
+          emptyNS: opts.emptyNs ?? [],
+        },
+      });
+    }),
+  );
+
+  const deleteCommand = leaf('delete', 'delete a checkpoint', false)
+    .alias('rm')
+    .argument('<id>', 'container id')
+    .argument('<name>', 'checkpoint name')
+    .option('--checkpoint-dir <dir>', 'where the checkpoint is')
+    .addHelpText('after', examples('berth checkpoints delete web before-upgrade'));
+  group.addCommand(
+    act(deleteCommand, async (ctx, [id, name], opts) => {
+      await ctx.client().deleteCheckpoint({ id, name, checkpointDir: checkpointDir(opts) });
+    }),
   );
   return group;
 }

@@ -1,6 +1,6 @@
 /** `berth events`, `berth state`, `berth version`: berthd as a whole. */
 import { readFileSync } from 'node:fs';
-import type { Command } from 'commander';
+import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import { timestampFromNs } from '../../api/timestamp.js';
 import { printJson, printJsonLine } from '../output.js';
 import { interruptible } from '../progress.js';
@@ -13,7 +13,7 @@ import {
   stateJson,
   stateText,
 } from '../views.js';
-import { examples, leaf, type Action } from './common.js';
+import { act, examples, leaf } from './common.js';
 
 /** This package's version, from package.json (three folders up from dist/src/cli/commands). */
 export function clientVersion(): string {
@@ -25,56 +25,8 @@ export function clientVersion(): string {
   }
 }
 
-const eventsAction: Action<[]> = async (ctx, _args, opts) => {
-  const since = opts.timestamp as bigint | undefined;
-  const storedOnly = opts.storedOnly === true;
-  // Stored events only make sense from some time: from the start of the journal if none is given.
-  const from = since ?? (storedOnly ? 1n : undefined);
-  const stream = ctx.client().events({
-    ...(from !== undefined ? { timestamp: timestampFromNs(from) } : {}),
-    storedOnly,
-    id: (opts.id as string | undefined) ?? '',
-  });
-  const interrupt = interruptible();
-  interrupt.signal.addEventListener('abort', () => stream.cancel(), { once: true });
-  try {
-    if (!ctx.json) ctx.out.write(EVENT_HEADER);
-    for await (const event of stream) {
-      if (ctx.json) printJsonLine(ctx.out, eventJson(event));
-      // `live` marks the end of the replay: a line for scripts, noise for people.
-      else if (event.type !== 'live') ctx.out.write(eventLine(event));
-    }
-  } finally {
-    interrupt.release();
-    stream.cancel();
-  }
-};
-
-const stateAction: Action<[string | undefined]> = async (ctx, [id]) => {
-  const client = ctx.client();
-  const state = await client.state(id ?? '');
-  const starts = await containerStarts(client, state.containers);
-  if (ctx.json) printJson(ctx.out, stateJson(state, starts));
-  else ctx.out.write(stateText(state, starts));
-};
-
-const versionAction: Action<[]> = async (ctx) => {
-  const client = clientVersion();
-  if (ctx.json) {
-    const server = await ctx.client().version();
-    printJson(ctx.out, { client: { version: client }, server });
-    return;
-  }
-  // The client's first: it is worth knowing even when berthd cannot be reached.
-  ctx.out.write(`client: berth ${client}\n`);
-  const server = await ctx.client().version();
-  ctx.out.write(
-    `server: berthd ${server.major}.${server.minor}.${server.patch} commit: ${server.revision}\n`,
-  );
-};
-
-export function eventsCommand(): Command {
-  return leaf('events', "berthd's events as they happen (after a replay with -t)", eventsAction)
+export function eventsCommand(): CommandUnknownOpts {
+  const command = leaf('events', "berthd's events as they happen (after a replay with -t)")
     .option(
       '-t, --timestamp <since>',
       'first replay stored events after this time: RFC 3339, a duration ago (10m), or ns since the epoch',
@@ -90,17 +42,62 @@ export function eventsCommand(): Command {
         'berth events --stored-only -t 2024-05-01T10:00:00Z --json',
       ),
     );
+  return act(command, async (ctx, _args, opts) => {
+    const since = opts.timestamp;
+    const storedOnly = opts.storedOnly === true;
+    // Stored events only make sense from some time: from the start of the journal if none is given.
+    const from = since ?? (storedOnly ? 1n : undefined);
+    const stream = ctx.client().events({
+      ...(from !== undefined ? { timestamp: timestampFromNs(from) } : {}),
+      storedOnly,
+      id: opts.id ?? '',
+    });
+    const interrupt = interruptible();
+    interrupt.signal.addEventListener('abort', () => stream.cancel(), { once: true });
+    try {
+      if (!ctx.json) ctx.out.write(EVENT_HEADER);
+      for await (const event of stream) {
+        if (ctx.json) printJsonLine(ctx.out, eventJson(event));
+        // `live` marks the end of the replay: a line for scripts, noise for people.
+        else if (event.type !== 'live') ctx.out.write(eventLine(event));
+      }
+    } finally {
+      interrupt.release();
+      stream.cancel();
+    }
+  });
 }
 
-export function stateCommand(): Command {
-  return leaf('state', "berthd's machine and every container, with processes", stateAction)
+export function stateCommand(): CommandUnknownOpts {
+  const command = leaf('state', "berthd's machine and every container, with processes")
     .argument('[id]', 'only this container')
     .addHelpText('after', examples('berth state', 'berth state --json', 'berth state web --json'));
+  return act(command, async (ctx, [id]) => {
+    const client = ctx.client();
+    const state = await client.state(id ?? '');
+    const starts = await containerStarts(client, state.containers);
+    if (ctx.json) printJson(ctx.out, stateJson(state, starts));
+    else ctx.out.write(stateText(state, starts));
+  });
 }
 
-export function versionCommand(): Command {
-  return leaf('version', "berth's and berthd's versions", versionAction).addHelpText(
+export function versionCommand(): CommandUnknownOpts {
+  const command = leaf('version', "berth's and berthd's versions").addHelpText(
     'after',
     examples('berth version', 'berth version --json'),
   );
+  return act(command, async (ctx) => {
+    const client = clientVersion();
+    if (ctx.json) {
+      const server = await ctx.client().version();
+      printJson(ctx.out, { client: { version: client }, server });
+      return;
+    }
+    // The client's first: it is worth knowing even when berthd cannot be reached.
+    ctx.out.write(`client: berth ${client}\n`);
+    const server = await ctx.client().version();
+    ctx.out.write(
+      `server: berthd ${server.major}.${server.minor}.${server.patch} commit: ${server.revision}\n`,
+    );
+  });
 }

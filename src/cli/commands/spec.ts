@@ -1,32 +1,14 @@
 /** `berth spec`: a config.json as `runc spec` writes it, for people who want to edit one. */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Command } from 'commander';
+import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import { CliError } from '../errors.js';
 import { bytesArg, envArg, positiveNumberArg } from '../parse.js';
 import { configJson, defaultSpec, overridesFromOptions, writeConfig } from '../spec.js';
-import { examples, leaf, type Action } from './common.js';
+import { act, examples, leaf } from './common.js';
 
-const specAction: Action<[string[]]> = async (ctx, [command], opts) => {
-  const config = defaultSpec({
-    ...(opts.rootfs !== undefined ? { rootfs: resolve(opts.rootfs as string) } : {}),
-    ...overridesFromOptions(opts, command),
-    terminal: opts.terminal !== false,
-  });
-  if (opts.stdout) {
-    ctx.out.write(configJson(config));
-    return;
-  }
-  const dir = resolve((opts.bundle as string | undefined) ?? '.');
-  const path = join(dir, 'config.json');
-  if (existsSync(path) && !opts.force)
-    throw new CliError(`${path} exists: remove it first, or use --force`, 'EEXIST');
-  writeConfig(dir, config);
-  if (ctx.json) ctx.out.write(`${JSON.stringify({ path })}\n`);
-};
-
-export function specCommand(): Command {
-  return leaf('spec', 'write a config.json as runc spec does, to edit', specAction)
+export function specCommand(): CommandUnknownOpts {
+  const command = leaf('spec', 'write a config.json as runc spec does, to edit')
     .usage('[options] [--] [CMD [ARGS...]]')
     .argument('[command...]', 'the process (default: sh)')
     .option('-b, --bundle <dir>', 'write DIR/config.json (default: ./config.json)')
@@ -48,4 +30,21 @@ export function specCommand(): Command {
         'berth spec --stdout --memory 64m | jq .linux.resources',
       ),
     );
+  return act(command, async (ctx, [args], opts) => {
+    const config = defaultSpec({
+      ...(opts.rootfs !== undefined ? { rootfs: resolve(opts.rootfs) } : {}),
+      ...overridesFromOptions(opts, args),
+      terminal: opts.terminal !== false,
+    });
+    if (opts.stdout) {
+      ctx.out.write(configJson(config));
+      return;
+    }
+    const dir = resolve(opts.bundle ?? '.');
+    const path = join(dir, 'config.json');
+    if (existsSync(path) && !opts.force)
+      throw new CliError(`${path} exists: remove it first, or use --force`, 'EEXIST');
+    writeConfig(dir, config);
+    if (ctx.json) ctx.out.write(`${JSON.stringify({ path })}\n`);
+  });
 }
