@@ -29,6 +29,7 @@
 #include "runtime.h"
 #include "runtime_log.h"
 #include "runtime_words.h"
+#include "self_delete.h"
 #include "spawner.h"
 #include "statusfile.h"
 #include "stream.h"
@@ -554,11 +555,17 @@ int main(int argc, char **argv)
 	char line[32];
 	fmt(line, sizeof line, EVENT_EXIT " %d\n", watch[W_PROCESS].status);
 	emit(line);
-	/* Once the runtime has removed its container, the library need not check its
+	/* Once the runtime's container is removed, the library need not check its
 	 * state or sweep its cgroups: one runtime process and a dozen cgroup
-	 * lookups fewer per container. */
-	if (opts.mode != MODE_EXEC && runtime_run_sync(&opts, RT_DELETE, DELETE_TIMEOUT_MS) == 0)
-		emit(EVENT_DELETED "\n");
+	 * lookups fewer per container. Removed here when the library allows it
+	 * (self_delete.h), by the runtime's delete otherwise or if that failed. */
+	if (opts.mode != MODE_EXEC) {
+		bool deleted = opts.self_delete && self_delete(&opts, watch[W_PROCESS].pid) == 0;
+		if (!deleted)
+			deleted = runtime_run_sync(&opts, RT_DELETE, DELETE_TIMEOUT_MS) == 0;
+		if (deleted)
+			emit(EVENT_DELETED "\n");
+	}
 	log_info("shim exiting");
 	return 0;
 }

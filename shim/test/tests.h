@@ -1,0 +1,8 @@
+/* Each test file's entry point, run in turn by unit.c. */
+#ifndef BERTH_TEST_TESTS_H
+#define BERTH_TEST_TESTS_H
+
+void runc_state_tests(void);
+void self_delete_tests(void);
+
+#endif
