@@ -563,8 +563,17 @@ int main(int argc, char **argv)
 		bool deleted = opts.self_delete && self_delete(&opts, watch[W_PROCESS].pid) == 0;
 		if (!deleted)
 			deleted = runtime_run_sync(&opts, RT_DELETE, DELETE_TIMEOUT_MS) == 0;
-		if (deleted)
+		if (deleted) {
+			/* On disk too: a library that watches only after the shim is gone
+			 * (a container that exits at once) gets no line. */
+			int fd = open(RUNTIME_DELETED_FILE,
+				      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
+			if (fd >= 0)
+				close(fd);
+			else
+				log_warn("create %s: %s", RUNTIME_DELETED_FILE, errstr(errno));
 			emit(EVENT_DELETED "\n");
+		}
 	}
 	log_info("shim exiting");
 	return 0;

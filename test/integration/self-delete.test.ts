@@ -12,7 +12,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Container, ContainerProcess } from '../../src/index.js';
+import { Container, type ContainerProcess } from '../../src/index.js';
 import { rootArg } from '../../src/runtime/oci/commands.js';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
 import type { SupervisorEvent } from '../../src/supervisor/types.js';
@@ -76,6 +76,21 @@ describe("the init's shim removes runc's container itself", () => {
     assert.match(state.stderr, /does not exist/);
     await container.delete();
     assert.equal(existsSync(container.dir), false);
+  });
+
+  test('a library that watches only once the shim is gone still learns the container was deleted', async () => {
+    const container = await box.create({ args: ['true'] });
+    const init = await container.run();
+    await init.wait();
+    await init.shimExited();
+    assert.equal(init.runtimeDeleted, true);
+    assert.equal(existsSync(join(init.dir, 'runtimeDeleted')), true);
+    container.close();
+    // The FIFO's lines went with the shim: the file tells it.
+    const loaded = await Container.load(box.root, container.id);
+    assert.equal(loaded.process('init')?.runtimeDeleted, true);
+    await loaded.delete();
+    assert.equal(existsSync(loaded.dir), false);
   });
 
   test('with a poststop hook, runc deletes it (and runs the hook)', async () => {
