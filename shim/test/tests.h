@@ -4,5 +4,8 @@
 
 void runc_state_tests(void);
 void self_delete_tests(void);
+void line_tests(void);
+void args_tests(void);
+void drain_tests(void);
 
 #endif

@@ -13,8 +13,7 @@ int check_failures;
 int main(void)
 {
 	static void (*const suites[])(void) = {
-		runc_state_tests,
-		self_delete_tests,
+		runc_state_tests, self_delete_tests, line_tests, args_tests, drain_tests,
 	};
 	for (size_t i = 0; i < sizeof suites / sizeof *suites; i++)
 		suites[i]();
