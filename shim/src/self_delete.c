@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -79,10 +80,66 @@ static void sleep_ms(long ms)
 		;
 }
 
+/* One directory's entries with getdents64 into a buffer of ours: opendir()
+ * would link malloc into the shim, and with it pages every shim pays for. */
+struct raw_dirent {
+	unsigned long long ino;
+	long long off;
+	unsigned short reclen;
+	unsigned char type;
+	char name[];
+};
+
+/*
+ * Calls each(dfd, name, type, ctx) for every entry but "." and ".."; stops at
+ * the first nonzero return, which it returns (-1 when reading failed).
+ */
+static int for_each_entry(int dfd, int (*each)(int, const char *, unsigned char, void *), void *ctx)
+{
+	char buf[2048] __attribute__((aligned(8)));
+	for (;;) {
+		long n = syscall(SYS_getdents64, dfd, buf, sizeof buf);
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return 0;
+		for (long off = 0; off < n;) {
+			struct raw_dirent *e = (struct raw_dirent *)(buf + off);
+			off += e->reclen;
+			if (!strcmp(e->name, ".") || !strcmp(e->name, ".."))
+				continue;
+			int rc = each(dfd, e->name, e->type, ctx);
+			if (rc)
+				return rc;
+		}
+	}
+}
+
 /*
  * runc's RemovePath: rmdir, else the sub-cgroups first, then rmdir again.
  * path is a buffer of PATH_BUF bytes, extended and restored in place.
  */
+static int remove_cgroup_dir(char *path, int depth);
+
+struct cgroup_walk {
+	char *path;
+	size_t len;
+	int depth;
+};
+
+static int remove_sub_cgroup(int dfd, const char *name, unsigned char type, void *ctx)
+{
+	(void)dfd;
+	struct cgroup_walk *w = ctx;
+	if (type != DT_DIR)
+		return 0;
+	if (!join_path(w->path + w->len, PATH_BUF - w->len, "", name))
+		return -1;
+	int rc = remove_cgroup_dir(w->path, w->depth + 1);
+	w->path[w->len] = '\0';
+	return rc;
+}
+
 static int remove_cgroup_dir(char *path, int depth)
 {
 	if (rmdir(path) == 0 || errno == ENOENT)
@@ -92,25 +149,9 @@ static int remove_cgroup_dir(char *path, int depth)
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
-	DIR *dir = fdopendir(fd);
-	if (!dir) {
-		close(fd);
-		return -1;
-	}
-	size_t len = strlen(path);
-	struct dirent *e;
-	int rc = 0;
-	while (rc == 0 && (e = readdir(dir))) {
-		if (e->d_type != DT_DIR || !strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		if (!join_path(path + len, PATH_BUF - len, "", e->d_name)) {
-			rc = -1;
-			break;
-		}
-		rc = remove_cgroup_dir(path, depth + 1);
-		path[len] = '\0';
-	}
-	closedir(dir);
+	struct cgroup_walk w = {.path = path, .len = strlen(path), .depth = depth};
+	int rc = for_each_entry(fd, remove_sub_cgroup, &w);
+	close(fd);
 	if (rc == 0 && rmdir(path) < 0 && errno != ENOENT)
 		rc = -1;
 	return rc;
@@ -170,32 +211,28 @@ static int remove_cgroups(const struct runc_state *st)
 	return 0;
 }
 
+static int empty_dir(int dfd, int depth);
+
+static int remove_entry(int dfd, const char *name, unsigned char type, void *ctx)
+{
+	(void)type;
+	int depth = *(int *)ctx;
+	if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR || depth == CGROUP_MAX_DEPTH)
+		return -1;
+	int sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sub < 0 || empty_dir(sub, depth + 1) < 0 ||
+	    (unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT))
+		return -1;
+	return 0;
+}
+
 /* Everything in the directory open as dfd, depth first; dfd is closed. */
 static int empty_dir(int dfd, int depth)
 {
-	DIR *dir = fdopendir(dfd);
-	if (!dir) {
-		close(dfd);
-		return -1;
-	}
-	struct dirent *e;
-	int rc = 0;
-	while (rc == 0 && (e = readdir(dir))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		if (unlinkat(dirfd(dir), e->d_name, 0) == 0 || errno == ENOENT)
-			continue;
-		if (errno != EISDIR || depth == CGROUP_MAX_DEPTH) {
-			rc = -1;
-			break;
-		}
-		int sub = openat(dirfd(dir), e->d_name,
-				 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub < 0 || empty_dir(sub, depth + 1) < 0 ||
-		    (unlinkat(dirfd(dir), e->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT))
-			rc = -1;
-	}
-	closedir(dir);
+	int rc = for_each_entry(dfd, remove_entry, &depth);
+	close(dfd);
 	return rc;
 }
 
