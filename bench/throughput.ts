@@ -11,18 +11,25 @@
  * event. A round also checks that no state folder and no runtime state of its
  * containers is left. `runc run` deletes its container before it exits too.
  *
- * Also reported: berthd's own CPU time per container (user + system, all its
- * threads, from /proc), which the other load on a shared machine barely moves.
- * Last line: JSON {perSecond, runcPerSecond, ratio, berthdCpuMsPerContainer}.
+ * Also reported, as the other load on a shared machine barely moves them:
+ * berthd's own CPU time per container (user + system, all its threads, from
+ * /proc), and the CPU time per container of everything berth runs outside the
+ * containers (berthd, the spawner, the shims, the runtime's own processes:
+ * `runc run` and any `runc delete`), from a cpuacct cgroup that berthd is
+ * started in (cgroup v1; null elsewhere).
+ * Last line: JSON {perSecond, runcPerSecond, ratio, berthdCpuMsPerContainer,
+ * hostCpuMsPerContainer}.
  *
  *   npm run bench:throughput [-- --count 100 --rounds 3]
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { CreateContainerRequest, EventsRequest } from '../src/api/generated/berth.js';
 import { tempDir, writeBundle } from '../support/busybox.js';
+import { withCpuCgroup } from './cpu-cgroup.js';
 import { startDaemon } from './daemon-client.js';
 
 const { values } = parseArgs({
@@ -51,6 +58,32 @@ function cpuMs(pid: number): number {
 /** USER_HZ: 100 on every Linux architecture Node runs on. */
 const CLOCK_TICKS_PER_SECOND = 100;
 
+/**
+ * Until no shim of the round's containers is left: each exits shortly after
+ * its container's exit event (berthd waits for the init's shim, not for an
+ * exec's), and its CPU counts for the round.
+ */
+async function waitForShims(prefix: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (!shimsOf(prefix)) return;
+    await sleep(10);
+  }
+}
+
+function shimsOf(prefix: string): boolean {
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    let cmdline: string;
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (cmdline.includes('berth-shim') && cmdline.includes(`\0${prefix}`)) return true;
+  }
+  return false;
+}
+
 /** Nothing of a round's containers may be left: no state folder, no runtime state. */
 function assertNothingLeft(prefix: string): void {
   for (const dir of [stateDir, runtimeRoot]) {
@@ -63,6 +96,7 @@ function assertNothingLeft(prefix: string): void {
 interface BerthRound {
   perSecond: number;
   cpuMsPerContainer: number;
+  hostCpuMsPerContainer: number | undefined;
 }
 
 async function berthRound(daemon: Awaited<ReturnType<typeof startDaemon>>): Promise<BerthRound> {
@@ -77,6 +111,7 @@ async function berthRound(daemon: Awaited<ReturnType<typeof startDaemon>>): Prom
     if (exited.size === count) done();
   });
   const cpuBefore = cpuMs(daemon.process.pid!);
+  const hostBefore = cpuCgroup?.usedMs();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: count }, (_, i) =>
@@ -89,9 +124,16 @@ async function berthRound(daemon: Awaited<ReturnType<typeof startDaemon>>): Prom
   await allExited;
   const elapsed = performance.now() - started;
   const cpu = cpuMs(daemon.process.pid!) - cpuBefore;
+  // The shims' ends (after the exit events) belong to this round too.
+  if (cpuCgroup) await waitForShims(prefix);
+  const host = hostBefore === undefined ? undefined : cpuCgroup!.usedMs() - hostBefore;
   stop();
   assertNothingLeft(prefix);
-  return { perSecond: count / (elapsed / 1000), cpuMsPerContainer: cpu / count };
+  return {
+    perSecond: count / (elapsed / 1000),
+    cpuMsPerContainer: cpu / count,
+    hostCpuMsPerContainer: host === undefined ? undefined : host / count,
+  };
 }
 
 async function runcRound(): Promise<number> {
@@ -120,7 +162,10 @@ async function runcRound(): Promise<number> {
   return count / ((performance.now() - started) / 1000);
 }
 
-const daemon = await startDaemon(stateDir, join(base, 'berthd.sock')).catch((err: unknown) => {
+const { started: daemon, cgroup: cpuCgroup } = await withCpuCgroup(
+  `berth-throughput-${process.pid}`,
+  () => startDaemon(stateDir, join(base, 'berthd.sock')),
+).catch((err: unknown) => {
   // A berthd that cannot start leaves no temporary folder behind either.
   rmSync(base, { recursive: true, force: true });
   throw err;
@@ -129,17 +174,20 @@ try {
   await berthRound(daemon); // warm-up
   const berth: number[] = [];
   const berthCpu: number[] = [];
+  const hostCpu: number[] = [];
   const runc: number[] = [];
   for (let i = 0; i < rounds; i++) {
     const measured = await berthRound(daemon);
     berth.push(measured.perSecond);
     berthCpu.push(measured.cpuMsPerContainer);
+    if (measured.hostCpuMsPerContainer !== undefined) hostCpu.push(measured.hostCpuMsPerContainer);
     runc.push(await runcRound());
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const perSecond = median(berth);
   const runcPerSecond = median(runc);
   const cpuPerContainer = median(berthCpu);
+  const hostPerContainer = hostCpu.length ? median(hostCpu) : undefined;
   console.log(`containers in flight: ${count}, rounds: ${rounds}`);
   console.log(
     `berthd CreateContainer → exit event: ${perSecond.toFixed(1)} containers/s (${berth.map((x) => x.toFixed(1)).join(', ')})`,
@@ -150,6 +198,10 @@ try {
   console.log(
     `berthd CPU per container:              ${cpuPerContainer.toFixed(1)} ms (${berthCpu.map((x) => x.toFixed(1)).join(', ')})`,
   );
+  if (hostPerContainer !== undefined)
+    console.log(
+      `berth's host-side CPU per container:   ${hostPerContainer.toFixed(1)} ms (${hostCpu.map((x) => x.toFixed(1)).join(', ')})`,
+    );
   console.log(`ratio (target ≥ 0.8): ${(perSecond / runcPerSecond).toFixed(2)}`);
   console.log(
     JSON.stringify({
@@ -157,9 +209,12 @@ try {
       runcPerSecond: Number(runcPerSecond.toFixed(1)),
       ratio: Number((perSecond / runcPerSecond).toFixed(3)),
       berthdCpuMsPerContainer: Number(cpuPerContainer.toFixed(1)),
+      hostCpuMsPerContainer:
+        hostPerContainer === undefined ? null : Number(hostPerContainer.toFixed(1)),
     }),
   );
 } finally {
   await daemon.stop();
   rmSync(base, { recursive: true, force: true });
+  await cpuCgroup?.remove();
 }

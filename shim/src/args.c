@@ -64,7 +64,8 @@ const char *args_parse(int argc, char **argv, struct options *o)
 		const char *val = eq ? eq + 1 : NULL;
 		bool flag = false;
 #define IS(name) ((size_t)nl == sizeof(name) - 1 && !strncmp(a, name, (size_t)nl))
-		if (IS("--terminal") || IS("--no-pivot") || IS("--oom") || IS("--version")) {
+		if (IS("--terminal") || IS("--no-pivot") || IS("--oom") || IS("--self-delete") ||
+		    IS("--version")) {
 			flag = true;
 			if (val) {
 				usage("%.*s takes no value", nl, a);
@@ -90,6 +91,8 @@ const char *args_parse(int argc, char **argv, struct options *o)
 			o->no_pivot = true;
 		} else if (IS("--oom")) {
 			o->oom = true;
+		} else if (IS("--self-delete")) {
+			o->self_delete = true;
 		} else if (IS("--version")) {
 			o->version = true;
 		} else if (IS("--mode")) {

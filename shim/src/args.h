@@ -29,6 +29,7 @@ struct options {
 	bool terminal;
 	bool no_pivot;
 	bool oom;
+	bool self_delete;
 	bool version;
 	const char *runtime_args[MAX_EXTRA_ARGS];
 	int n_runtime_args;

@@ -10,11 +10,11 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "line.h"
 #include "log.h"
 
 static char buf[256];
-static size_t len;
-static bool overlong;
+static struct line_buf lines;
 
 static bool parse_uint(const char **p, unsigned *out)
 {
@@ -63,30 +63,23 @@ static void handle_line(char *line, size_t n, control_cb cb)
 
 void control_read(int fd, control_cb cb)
 {
+	if (!lines.buf)
+		line_init(&lines, buf, sizeof buf, '\n');
 	for (;;) {
-		ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
+		size_t room;
+		unsigned long dropped = lines.dropped;
+		char *to = line_room(&lines, &room);
+		if (lines.dropped != dropped)
+			log_warn("control: line too long; dropped");
+		ssize_t n = read(fd, to, room);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return;
-		len += (size_t)n;
-		size_t start = 0;
-		char *nl;
-		while ((nl = memchr(buf + start, '\n', len - start))) {
-			*nl = '\0';
-			if (overlong)
-				overlong = false;
-			else
-				handle_line(buf + start, (size_t)(nl - (buf + start)), cb);
-			start = (size_t)(nl - buf) + 1;
-		}
-		memmove(buf, buf + start, len - start);
-		len -= start;
-		if (len == sizeof buf - 1) {
-			if (!overlong)
-				log_warn("control: line too long; dropped");
-			overlong = true;
-			len = 0;
-		}
+		line_filled(&lines, (size_t)n);
+		char *line;
+		size_t len;
+		while ((line = line_next(&lines, &len)))
+			handle_line(line, len, cb);
 	}
 }

@@ -29,6 +29,7 @@
 #include "runtime.h"
 #include "runtime_log.h"
 #include "runtime_words.h"
+#include "self_delete.h"
 #include "spawner.h"
 #include "statusfile.h"
 #include "stream.h"
@@ -554,11 +555,26 @@ int main(int argc, char **argv)
 	char line[32];
 	fmt(line, sizeof line, EVENT_EXIT " %d\n", watch[W_PROCESS].status);
 	emit(line);
-	/* Once the runtime has removed its container, the library need not check its
+	/* Once the runtime's container is removed, the library need not check its
 	 * state or sweep its cgroups: one runtime process and a dozen cgroup
-	 * lookups fewer per container. */
-	if (opts.mode != MODE_EXEC && runtime_run_sync(&opts, RT_DELETE, DELETE_TIMEOUT_MS) == 0)
-		emit(EVENT_DELETED "\n");
+	 * lookups fewer per container. Removed here when the library allows it
+	 * (self_delete.h), by the runtime's delete otherwise or if that failed. */
+	if (opts.mode != MODE_EXEC) {
+		bool deleted = opts.self_delete && self_delete(&opts, watch[W_PROCESS].pid) == 0;
+		if (!deleted)
+			deleted = runtime_run_sync(&opts, RT_DELETE, DELETE_TIMEOUT_MS) == 0;
+		if (deleted) {
+			/* On disk too: a library that watches only after the shim is gone
+			 * (a container that exits at once) gets no line. */
+			int fd = open(RUNTIME_DELETED_FILE,
+				      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
+			if (fd >= 0)
+				close(fd);
+			else
+				log_warn("create %s: %s", RUNTIME_DELETED_FILE, errstr(errno));
+			emit(EVENT_DELETED "\n");
+		}
+	}
 	log_info("shim exiting");
 	return 0;
 }

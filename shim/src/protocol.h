@@ -19,6 +19,7 @@
 #define SHIM_LOG_FILE "shim-log.json"
 #define CONSOLE_SOCKET_FILE "console.sock"
 #define CRIU_WORK_DIR "criu.work"
+#define RUNTIME_DELETED_FILE "runtimeDeleted"
 
 /* Control FIFO lines "TYPE WIDTH HEIGHT\n". */
 #define CONTROL_CLOSE_STDIN 0

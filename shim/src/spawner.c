@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "fmt.h"
+#include "line.h"
 #include "spawn.h"
 #include "spawner.h"
 #include "spawner_reply.h"
@@ -50,14 +51,15 @@
 struct pending {
 	long id;
 	int fd;
-	size_t len;
+	struct line_buf ready;
 	char line[READY_MAX];
 };
 
 static struct pending pending[MAX_PENDING];
 static int n_pending;
 static char request[REQUEST_MAX];
-static size_t request_len;
+/* NUL-separated fields; an empty one ends a request. */
+static struct line_buf requests;
 
 static void start_shim(char *fields[], int n_fields)
 {
@@ -98,65 +100,66 @@ static void start_shim(char *fields[], int n_fields)
 	struct pending *p = &pending[n_pending++];
 	p->id = id;
 	p->fd = ready[0];
-	p->len = 0;
+	line_init(&p->ready, p->line, sizeof p->line, '\n');
 }
 
-/* Splits complete requests off the buffer. */
+/*
+ * Takes the complete requests the buffer holds; an incomplete one stays for
+ * the next read. (A request that fills the buffer is dropped field by field:
+ * no request of the library's comes near its size.)
+ */
 static void take_requests(void)
 {
-	size_t start = 0;
 	for (;;) {
+		/* The fields are NUL-terminated where they lie: going back re-reads them unchanged.
+		 */
+		size_t mark = requests.start;
+		bool skipping = requests.skipping;
 		char *fields[ARGS_MAX + 3];
 		int n = 0;
-		size_t pos = start;
 		bool complete = false;
-		while (pos < request_len) {
-			char *field = request + pos;
-			char *end = memchr(field, '\0', request_len - pos);
-			if (!end)
-				break;
-			pos = (size_t)(end - request) + 1;
-			if (end == field) {
+		char *field;
+		size_t len;
+		while ((field = line_next(&requests, &len))) {
+			if (len == 0) {
 				complete = true;
 				break;
 			}
 			if (n < ARGS_MAX + 2)
 				fields[n++] = field;
 		}
-		if (!complete)
-			break;
+		if (!complete) {
+			requests.start = mark;
+			requests.skipping = skipping;
+			return;
+		}
 		if (n > 1 && !strcmp(fields[0], "run"))
 			run_start(fields + 1, n - 1);
 		else if (n > 1 && !strcmp(fields[0], "kill"))
 			run_kill(fields[1]);
 		else if (n > 0)
 			start_shim(fields, n);
-		start = pos;
 	}
-	memmove(request, request + start, request_len - start);
-	request_len -= start;
-	/* No request of the library's comes near the buffer's size: one that fills it is garbage.
-	 */
-	if (request_len == sizeof request)
-		request_len = 0;
 }
 
 static void read_ready(int i)
 {
 	struct pending *p = &pending[i];
-	ssize_t n = read(p->fd, p->line + p->len, sizeof p->line - 1 - p->len);
+	size_t room;
+	char *to = line_room(&p->ready, &room);
+	ssize_t n = read(p->fd, to, room);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	bool done = false;
 	if (n > 0) {
-		p->len += (size_t)n;
-		char *nl = memchr(p->line, '\n', p->len);
-		if (nl || p->len == sizeof p->line - 1) {
-			if (nl)
-				*nl = '\0';
-			else
-				p->line[p->len] = '\0';
-			reply("%ld ready %s", p->id, p->line);
+		line_filled(&p->ready, (size_t)n);
+		size_t len;
+		char *line = line_next(&p->ready, &len);
+		/* The first line, or as much of it as fits: the shim writes only one. */
+		if (!line && line_full(&p->ready))
+			line = line_rest(&p->ready, &len);
+		if (line) {
+			reply("%ld ready %s", p->id, line);
 			done = true;
 		}
 	} else {
@@ -166,6 +169,8 @@ static void read_ready(int i)
 	if (done) {
 		close(p->fd);
 		pending[i] = pending[--n_pending];
+		/* It pointed into the slot it was copied from. */
+		pending[i].ready.buf = pending[i].line;
 	}
 }
 
@@ -179,6 +184,7 @@ int spawner_main(void)
 	int sig_fd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sig_fd < 0)
 		return 1;
+	line_init(&requests, request, sizeof request, '\0');
 	/* At EOF the runs in flight still answer (a retiring library waits for them). */
 	bool closing = false;
 	for (;;) {
@@ -214,15 +220,16 @@ int spawner_main(void)
 				run_reaped(pid, status);
 		}
 		if (pfd[0].revents) {
-			ssize_t n = read(STDIN_FILENO, request + request_len,
-					 sizeof request - request_len);
+			size_t room;
+			char *to = line_room(&requests, &room);
+			ssize_t n = read(STDIN_FILENO, to, room);
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0) {
 				closing = true;
 				continue;
 			}
-			request_len += (size_t)n;
+			line_filled(&requests, (size_t)n);
 			take_requests();
 		}
 	}

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "fmt.h"
+#include "line.h"
 #include "util.h"
 
 long long mono_ms(void)
@@ -68,45 +69,33 @@ ssize_t read_file(const char *path, char *buf, size_t cap)
  * mountinfo (overlay mounts can make single lines kilobytes long). Lines that
  * do not fit are skipped: the ones we look for are short.
  */
-static char line_buf[16384];
+static char line_space[16384];
 
 int for_each_line(const char *path, int (*cb)(char *line, void *ctx), void *ctx)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -1;
-	size_t len = 0;
-	bool skipping = false;
+	struct line_buf lines;
+	line_init(&lines, line_space, sizeof line_space, '\n');
+	char *line;
+	size_t len;
 	int rc = 0;
 	for (;;) {
-		ssize_t n = read(fd, line_buf + len, sizeof line_buf - 1 - len);
+		size_t room;
+		char *to = line_room(&lines, &room);
+		ssize_t n = read(fd, to, room);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
-		len += (size_t)n;
-		size_t start = 0;
-		for (;;) {
-			char *nl = memchr(line_buf + start, '\n', len - start);
-			if (!nl)
-				break;
-			*nl = '\0';
-			if (!skipping && (rc = cb(line_buf + start, ctx)) != 0)
+		line_filled(&lines, (size_t)n);
+		while ((line = line_next(&lines, &len)))
+			if ((rc = cb(line, ctx)) != 0)
 				goto out;
-			skipping = false;
-			start = (size_t)(nl - line_buf) + 1;
-		}
-		memmove(line_buf, line_buf + start, len - start);
-		len -= start;
-		if (len == sizeof line_buf - 1) {
-			skipping = true;
-			len = 0;
-		}
 	}
-	if (len && !skipping) {
-		line_buf[len] = '\0';
-		rc = cb(line_buf, ctx);
-	}
+	if ((line = line_rest(&lines, &len)))
+		rc = cb(line, ctx);
 out:
 	close(fd);
 	return rc;

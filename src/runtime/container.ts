@@ -54,6 +54,7 @@ import { readOwnedRootfs, recordRootfsOwner, releaseRootfs } from './rootfs.js';
 import { ContainerProcess } from './process.js';
 import { updateRequest, type Resource } from './resources.js';
 import { defaultShimPath } from './shim/binary.js';
+import { isPlainRuntimeDelete, shimMayDeleteRuntimeState } from './shim/self-delete.js';
 import { stateWriteError } from './state/files.js';
 import { containerDir, runtimeStateDir } from './state/layout.js';
 import {
@@ -95,6 +96,8 @@ export class Container implements AsyncDisposable {
   readonly timeout: number;
   readonly #processes = new Map<string, ContainerProcess<Container>>();
   #config: BundleConfig | undefined;
+  /** Whether runc's delete of this container, once stopped, only removes its state and cgroups (shim/self-delete.ts). */
+  #plainDelete = false;
   readonly #record: ContainerRecord;
   readonly #cgroup = new ContainerCgroup();
 
@@ -114,7 +117,7 @@ export class Container implements AsyncDisposable {
     this.labels = Object.freeze([...record.labels]);
     this.noPivotRoot = record.noPivotRoot;
     this.timeout = timeout;
-    this.#config = config && retained(config);
+    if (config) this.#keepConfig(config);
     this.#record = { ...record };
   }
 
@@ -239,6 +242,7 @@ export class Container implements AsyncDisposable {
       restoreArgs,
       cgroupsPath: config.linux?.cgroupsPath,
       rootfs: this.#record.rootfs,
+      selfDelete: this.#plainDelete && shimMayDeleteRuntimeState(this.runtime, state.runtimeArgs),
     });
     this.#processes.set(InitProcessID, init);
     const { containerdStdin: stdin, containerdStdout: stdout, containerdStderr: stderr } = state;
@@ -473,7 +477,12 @@ export class Container implements AsyncDisposable {
   }
 
   #bundleConfig(): BundleConfig {
-    this.#config ??= retained(readBundleConfig(this.path));
+    return this.#config ?? this.#keepConfig(readBundleConfig(this.path));
+  }
+
+  #keepConfig(config: BundleConfig): BundleConfig {
+    this.#plainDelete = isPlainRuntimeDelete(config);
+    this.#config = retained(config);
     return this.#config;
   }
 

@@ -54,6 +54,8 @@ export interface LaunchRequest {
   cgroupsPath?: string | undefined;
   /** The rootfs the container owns: mounted before the runtime's create, unmounted if the start is refused. */
   rootfs?: OwnedRootfs | undefined;
+  /** Init only: its shim may remove the runtime's container itself after the exit (shim/self-delete.ts). */
+  selfDelete?: boolean | undefined;
 }
 
 /** Bounds of each runtime call made while undoing a failed start. */
@@ -106,6 +108,7 @@ export async function launchProcess<Owner extends LaunchOwner>(
         restoreArgs: request.restoreArgs ?? [],
         stdioTimeoutMs: Math.max(100, owner.timeout * STDIO_SHARE_OF_TIMEOUT),
         drainTimeoutMs: request.drainTimeout,
+        selfDelete: request.selfDelete === true,
       },
       timeoutMs: Math.max(1, owner.timeout - (Date.now() - startedAt)),
       signal: request.signal,

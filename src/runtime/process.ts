@@ -3,7 +3,7 @@
  * shim. The seed's Process interface (docs/SEED.md): ExitFD becomes `wait()`, everything that
  * talks to a shim or the runtime is async.
  */
-import { closeSync, constants, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, writeSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InitProcessID, KilledStatus, State, UnknownStatus } from './constants.js';
@@ -133,6 +133,9 @@ export class ContainerProcess<
     this.#channel = ExitChannel.open(this.#files.exit, {
       onLine: (line) => this.#onShimLine(line),
       onClosed: () => {
+        // A shim gone before this watched took its lines along: its file says it all the same.
+        if (this.isInit && !this.#runtimeDeleted)
+          this.#runtimeDeleted = existsSync(this.#files.runtimeDeleted);
         this.#markShimGone();
         if (!this.#closedByCaller)
           deadShimHandled = this.#onShimClosed().catch((err: Error) => this.#failExit(err));

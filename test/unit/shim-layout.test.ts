@@ -33,6 +33,7 @@ const expected: Record<string, string | number> = {
   RUNTIME_LOG_FILE: layout.RuntimeLogFile,
   SHIM_LOG_FILE: layout.ShimLogFile,
   CONSOLE_SOCKET_FILE: layout.ConsoleSocketFile,
+  RUNTIME_DELETED_FILE: layout.RuntimeDeletedFile,
   CRIU_WORK_DIR: layout.CriuWorkDir,
   CONTROL_CLOSE_STDIN: ControlMessage.CloseStdin,
   CONTROL_RESIZE: ControlMessage.Resize,

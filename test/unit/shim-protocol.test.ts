@@ -84,6 +84,16 @@ describe('shim argv', () => {
     ]);
   });
 
+  test('--self-delete for an init the library allows it, never for an exec', () => {
+    const args = shimArgs({ ...base, selfDelete: true });
+    assert.deepEqual(args.slice(args.indexOf('--oom'), args.indexOf('--runtime-arg')), [
+      '--oom',
+      '--self-delete',
+    ]);
+    assert.ok(!shimArgs(base).includes('--self-delete'));
+    assert.ok(!shimArgs({ ...base, mode: 'exec', selfDelete: true }).includes('--self-delete'));
+  });
+
   test('a checkpoint outside restore mode is not passed', () => {
     assert.ok(!shimArgs({ ...base, checkpoint: '/ck/one' }).includes('--checkpoint'));
   });

@@ -20,6 +20,8 @@ export interface ShimInvocation {
   drainTimeoutMs?: number | undefined;
   /** The descriptor of the readiness pipe. */
   readyFd: number;
+  /** Init only: the shim removes runc's container itself after the exit (./self-delete.ts). */
+  selfDelete?: boolean;
 }
 
 export function shimArgs(how: ShimInvocation): string[] {
@@ -33,6 +35,7 @@ export function shimArgs(how: ShimInvocation): string[] {
     // Only the init's shim watches the container's memory cgroup.
     args.push('--oom');
     if (how.noPivotRoot) args.push('--no-pivot');
+    if (how.selfDelete) args.push('--self-delete');
   }
   for (const arg of how.runtimeArgs) args.push('--runtime-arg', arg);
   if (how.mode === 'restore') {

@@ -3,7 +3,7 @@
  * (shim/src/protocol.h holds the same names; a unit test keeps them equal).
  *
  *   <root>/<container-id>/state.json
- *   <root>/<container-id>/<process-id>/{process.json,exit,control,exitStatus,pid,starttime,log.json,shim-log.json}
+ *   <root>/<container-id>/<process-id>/{process.json,exit,control,exitStatus,pid,starttime,log.json,shim-log.json,runtimeDeleted}
  *   <root>/.runtime/<runtime>/   the OCI runtime's own state (its --root), unless runtimeArgs name one
  */
 import { basename, join } from 'node:path';
@@ -24,6 +24,12 @@ export const RuntimeLogFile = 'log.json';
 export const ShimLogFile = 'shim-log.json';
 /** With a terminal, while the shim waits for the pty master. */
 export const ConsoleSocketFile = 'console.sock';
+/**
+ * Init only: written by the shim once the runtime's container is deleted after
+ * the exit, for a reader that missed the `deleted` line (the shim was gone
+ * before it watched: nothing of the FIFO outlives its last holder).
+ */
+export const RuntimeDeletedFile = 'runtimeDeleted';
 /** Restore: CRIU's work folder. */
 export const CriuWorkDir = 'criu.work';
 /** A checkpoint's own record, inside `<checkpointDir>/<name>/`. */
@@ -49,6 +55,7 @@ export interface ProcessFiles {
   process: string;
   runtimeLog: string;
   shimLog: string;
+  runtimeDeleted: string;
 }
 
 export function processFiles(dir: string): ProcessFiles {
@@ -62,6 +69,7 @@ export function processFiles(dir: string): ProcessFiles {
     process: join(dir, ProcessFile),
     runtimeLog: join(dir, RuntimeLogFile),
     shimLog: join(dir, ShimLogFile),
+    runtimeDeleted: join(dir, RuntimeDeletedFile),
   };
 }
 
