@@ -53,3 +53,4 @@ export {
   type OwnedRootfs,
   type RootfsMount,
 } from './rootfs.js';
+export { isSameProcess, readStartTime } from './procfs.js';
