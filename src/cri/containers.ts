@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants as fsConstants, existsSync, openSync } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -71,6 +71,8 @@ import type { SessionStreams } from './streaming/types.js';
 export const CRI_CONTAINER_LABEL = 'io.berth.cri.kind=container';
 const STOP_TIMEOUT_MS = 15_000;
 const EXIT_DRAIN_MS = 5_000;
+/** How long a restart waits for the exit of a container the supervisor no longer has. */
+const LOST_EXIT_GRACE_MS = 2_000;
 const POLL_MS = 50;
 
 /** What the containers need of the image store (ImageStore has it). */
@@ -207,16 +209,15 @@ export class CriContainers implements CriContainerLookup {
     const since = await this.store.cursor();
     let live!: () => void;
     const isLive = new Promise<void>((resolve) => (live = resolve));
-    this.#following = this.#follow(since, live);
+    // A subscription that fails before its `live` marker must not hold the start up.
+    this.#following = this.#follow(since, live).finally(live);
     await isLive;
-    const running = new Set(
-      (await this.#options.supervisor.state()).containers
-        .filter((c) => c.status !== 'stopped')
-        .map((c) => c.id),
-    );
+    // A container the supervisor still has (even stopped, its exit being settled) sends its exit.
+    const known = new Set((await this.#options.supervisor.state()).containers.map((c) => c.id));
     for (const record of await this.store.list()) {
-      if (record.state === 'RUNNING' && !running.has(record.id))
-        await this.#recordExit(record.id, { status: 255, timestamp: nowNs(), lost: true });
+      if (record.state !== 'RUNNING' || known.has(record.id)) continue;
+      if (await this.#waitExit(record.id, LOST_EXIT_GRACE_MS)) continue;
+      await this.#recordExit(record.id, { status: 255, timestamp: nowNs(), lost: true });
     }
   }
 
@@ -528,6 +529,12 @@ export class CriContainers implements CriContainerLookup {
     });
   }
 
+  /** Removes every container of the pod (RemovePodSandbox removes its containers first, as containerd does). */
+  async removePodContainers(podSandboxId: string, signal?: AbortSignal): Promise<void> {
+    for (const record of await this.store.list())
+      if (record.podSandboxId === podSandboxId) await this.remove(record.id, signal);
+  }
+
   async list(): Promise<CriContainerView[]> {
     return (await this.store.list()).map((r) => this.#view(r));
   }
@@ -592,6 +599,12 @@ export class CriContainers implements CriContainerLookup {
     const info: Record<string, string> = {};
     if (verbose) {
       const pid = record.state === 'RUNNING' ? await this.#initPid(record.id) : 0;
+      let runtimeSpec: unknown;
+      try {
+        runtimeSpec = JSON.parse(await readFile(join(record.bundlePath, 'config.json'), 'utf8'));
+      } catch {
+        runtimeSpec = undefined; // Exited: the bundle went with the supervisor's delete.
+      }
       info.info = JSON.stringify({
         sandboxID: record.podSandboxId,
         pid,
@@ -603,6 +616,7 @@ export class CriContainers implements CriContainerLookup {
         tty: record.tty,
         stopSignal: record.stopSignal,
         oomKilled: record.oomKilled ?? false,
+        runtimeSpec,
       });
     }
     return { status, info };

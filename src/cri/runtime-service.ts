@@ -158,7 +158,19 @@ export function runtimeService(options: RuntimeServiceOptions = {}): RuntimeServ
   if (pods) {
     servePods(handlers, pods);
     const containers = options.containers ?? criContainersFrom(options, pods);
-    if (containers) serveContainers(handlers, containers);
+    if (containers) {
+      serveContainers(handlers, containers);
+      // A pod's containers go before it does (containerd's RemovePodSandbox).
+      handlers.removePodSandbox = unary<RemovePodSandboxRequest, RemovePodSandboxResponse>(
+        async (request, signal) => {
+          await containers.open();
+          const id = await pods.resolve(request.podSandboxId).catch(() => undefined);
+          if (id) await containers.removePodContainers(id, signal);
+          await pods.remove(request.podSandboxId, signal);
+          return {};
+        },
+      );
+    }
   }
   return handlers;
 }

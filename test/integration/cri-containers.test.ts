@@ -557,6 +557,28 @@ describe(
       assert.equal((await cri(['rmp', pod.id])).status, 0);
     });
 
+    test('attach: the client’s input to stdin, the output back; stdin_once ends the input; rmp removes the pod’s containers', async () => {
+      const pod = await runPod('attach');
+      const id = await create(pod, 'cat', {
+        command: ['/bin/cat'],
+        stdin: true,
+        stdin_once: true,
+      });
+      assert.equal((await cri(['start', id])).status, 0);
+      const attached = await crictl(binary!, criSocket, ['attach', '-i', id], 'hello attach\n');
+      assert.equal(attached.status, 0, attached.stderr);
+      assert.match(attached.stdout, /hello attach/);
+      const exited = await waitState(id, 'CONTAINER_EXITED');
+      assert.equal(exited.status.exitCode, 0, 'cat ended at the end of its input');
+      assert.match((await cri(['logs', id])).stdout, /hello attach/);
+      const notRunning = await cri(['attach', id]);
+      assert.notEqual(notRunning.status, 0, 'no attach to an exited container');
+
+      const other = await create(pod, 'other');
+      assert.equal((await cri(['rmp', '-f', pod.id])).status, 0);
+      for (const gone of [id, other]) assertNothingLeftOf(gone);
+    });
+
     test('berthd killed with SIGKILL: restarted, it has every container, the output written while down, the exit while down', async () => {
       const pod = await runPod('restart');
       const ticker = await create(pod, 'ticker', {
