@@ -25,6 +25,8 @@ import { isSameProcess, readStartTime } from '../runtime/index.js';
 import { CriLogWriter, type LogStream } from './logs.js';
 
 const execFileAsync = promisify(execFile);
+/** The most output queued for one attached client. */
+const MAX_ATTACH_BACKLOG = 1024 * 1024;
 
 /** The FIFOs of one container; '' where the container has none (stderr with a tty, stdin unasked). */
 export interface IoPaths {
@@ -125,7 +127,13 @@ export class ContainerOutput {
       this.#readers.push(reader);
       reader.on('data', (chunk: Buffer) => {
         for (const listener of this.#listeners)
-          if (listener.stream === name && listener.target.writable) listener.target.write(chunk);
+          // A client that does not keep up loses output rather than growing berthd without bound.
+          if (
+            listener.stream === name &&
+            listener.target.writable &&
+            listener.target.writableLength < MAX_ATTACH_BACKLOG
+          )
+            listener.target.write(chunk);
       });
       copies.push(
         log

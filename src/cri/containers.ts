@@ -12,8 +12,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants as fsConstants, existsSync, openSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   containersDir,
@@ -195,7 +195,12 @@ export class CriContainers implements CriContainerLookup {
   }
 
   async #open(): Promise<void> {
+    const supervised = new Set(
+      (await this.#options.supervisor.state()).containers.map((c) => c.id),
+    );
     for (const record of await this.store.list()) {
+      if (record.state === 'CREATED' && record.holder)
+        await this.#settleCutStart(record, supervised);
       if (record.state !== 'RUNNING') continue;
       try {
         this.#outputs.set(
@@ -219,6 +224,23 @@ export class CriContainers implements CriContainerLookup {
       if (await this.#waitExit(record.id, LOST_EXIT_GRACE_MS)) continue;
       await this.#recordExit(record.id, { status: 255, timestamp: nowNs(), lost: true });
     }
+  }
+
+  /**
+   * A start cut short by a kill -9 (its holder recorded, not yet RUNNING):
+   * adopted as running if the supervisor has its container, else what the
+   * start had made (holder, FIFOs) is undone and it stays CREATED.
+   */
+  async #settleCutStart(record: ContainerRecord, supervised: Set<string>): Promise<void> {
+    if (supervised.has(record.id)) {
+      record.state = 'RUNNING';
+      record.startedAt = nowNs().toString();
+    } else {
+      killHolder(record.holder);
+      delete record.holder;
+      await rm(record.ioDir, { recursive: true, force: true });
+    }
+    await this.store.save(record);
   }
 
   /** Stops following events and reading output; containers and their holders stay for the next berthd. */
@@ -395,6 +417,7 @@ export class CriContainers implements CriContainerLookup {
           ctx,
         );
         await writeFile(join(bundle.path, 'config.json'), JSON.stringify(spec, null, 2));
+        if (checked.logPath) await mkdir(dirname(checked.logPath), { recursive: true });
         return id;
       } catch (err) {
         await this.#removeBundle(bundlePath);
@@ -485,12 +508,9 @@ export class CriContainers implements CriContainerLookup {
   }
 
   async #signal(id: string, signal: number): Promise<void> {
-    try {
-      await this.#options.supervisor.signal(id, InitProcessID, signal);
-    } catch (err) {
-      // Gone already (its exit is on its way), or exiting: the wait settles it.
-      if (!isNotFound(err)) return;
-    }
+    await this.#options.supervisor.signal(id, InitProcessID, signal).catch(() => {
+      // Gone already (its exit is on its way) or exiting: the wait settles it.
+    });
   }
 
   /** True once the container's exit is recorded, false after `ms`. */

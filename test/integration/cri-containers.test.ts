@@ -312,6 +312,8 @@ describe(
       const running = await inspect(id);
       assert.equal(running.status.state, 'CONTAINER_RUNNING');
       assert.ok(running.info.pid > 0);
+      const holder = running.info.holder!.pid;
+      assert.ok(pidAlive(holder), 'the FIFOs’ holder runs');
       assert.notDeepEqual(cgroupsOf(id), [], 'in the pod’s cgroup parent');
       // The pod's network namespace and hostname, its own mount namespace.
       const pausePid = (
@@ -342,6 +344,7 @@ describe(
       const exited = await waitState(id, 'CONTAINER_EXITED');
       assert.equal(exited.status.exitCode, 0);
       assert.equal(exited.status.reason, 'Completed');
+      assert.equal(pidAlive(holder), false, 'the holder is gone (and reaped) with the container');
       // crictl shows the times as RFC 3339.
       const time = (t: string) => Date.parse(t);
       assert.ok(time(exited.status.startedAt) >= time(exited.status.createdAt));
