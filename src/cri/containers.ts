@@ -21,7 +21,12 @@ import {
   type BundleImage,
   type BundleStore,
 } from '../images/index.js';
-import { InitProcessID, mountPoints, type Resource } from '../runtime/index.js';
+import {
+  InitProcessID,
+  mountPoints,
+  writeFileAtomicAsync,
+  type Resource,
+} from '../runtime/index.js';
 import { EventType, type SupervisorApi, type SupervisorEvent } from '../supervisor/types.js';
 import {
   ContainerState,
@@ -155,6 +160,34 @@ export function updateResource(r: LinuxContainerResources): Resource {
   return resource;
 }
 
+/** A created container's bundle config given the new resources (what it starts with). */
+async function updateBundleResources(
+  bundlePath: string,
+  linux: LinuxContainerResources,
+): Promise<void> {
+  const path = join(bundlePath, 'config.json');
+  const spec = JSON.parse(await readFile(path, 'utf8')) as {
+    linux?: { resources?: { cpu?: Record<string, unknown>; memory?: Record<string, unknown> } };
+  };
+  const resources = ((spec.linux ??= {}).resources ??= {});
+  const update = updateResource(linux);
+  const cpu: Record<string, unknown> = {
+    ...(update.cpuShares !== undefined ? { shares: update.cpuShares } : {}),
+    ...(update.cpuPeriod !== undefined ? { period: update.cpuPeriod } : {}),
+    ...(update.cpuQuota !== undefined ? { quota: update.cpuQuota } : {}),
+    ...(update.cpusetCpus !== undefined ? { cpus: update.cpusetCpus } : {}),
+    ...(update.cpusetMems !== undefined ? { mems: update.cpusetMems } : {}),
+  };
+  if (Object.keys(cpu).length) resources.cpu = { ...resources.cpu, ...cpu };
+  if (update.memory !== undefined)
+    resources.memory = {
+      ...resources.memory,
+      limit: update.memory,
+      ...(update.memorySwap !== undefined ? { swap: update.memorySwap } : {}),
+    };
+  await writeFileAtomicAsync(path, JSON.stringify(spec, null, 2));
+}
+
 /** The reason a container exited for, as the kubelet reads it. */
 export function exitReason(exitCode: number, oomKilled: boolean): string {
   if (oomKilled) return 'OOMKilled';
@@ -215,7 +248,9 @@ export class CriContainers implements CriContainerLookup {
     let live!: () => void;
     const isLive = new Promise<void>((resolve) => (live = resolve));
     // A subscription that fails before its `live` marker must not hold the start up.
-    this.#following = this.#follow(since, live).finally(live);
+    this.#following = this.#follow(since, live)
+      .catch(() => {})
+      .finally(live);
     await isLive;
     // A container the supervisor still has (even stopped, its exit being settled) sends its exit.
     const known = new Set((await this.#options.supervisor.state()).containers.map((c) => c.id));
@@ -256,12 +291,14 @@ export class CriContainers implements CriContainerLookup {
   async #follow(since: bigint, live: () => void): Promise<void> {
     let cursor = since;
     while (!this.#events.signal.aborted) {
-      const subscription = this.#options.supervisor.subscribe({
-        since: cursor,
-        signal: this.#events.signal,
-      });
+      let subscription: { close(): void } | undefined;
       try {
-        for await (const event of subscription) {
+        const events = this.#options.supervisor.subscribe({
+          since: cursor,
+          signal: this.#events.signal,
+        });
+        subscription = events;
+        for await (const event of events) {
           if (event.type === EventType.Live) {
             live();
             continue;
@@ -278,7 +315,7 @@ export class CriContainers implements CriContainerLookup {
         if (typeof last === 'bigint' && last > cursor) cursor = last;
         await sleep(POLL_MS).catch(() => {});
       } finally {
-        subscription.close();
+        subscription?.close();
       }
     }
   }
@@ -652,6 +689,7 @@ export class CriContainers implements CriContainerLookup {
       if (!linux) return;
       if (record.state === 'RUNNING')
         await this.#options.supervisor.updateContainer({ id, resources: updateResource(linux) });
+      else if (record.state === 'CREATED') await updateBundleResources(record.bundlePath, linux);
       else if (record.state === 'EXITED')
         throw new ContainerStateError(`container ${id} has exited: its resources cannot change`);
       await this.#update(id, (r) => {
@@ -734,7 +772,8 @@ export class CriContainers implements CriContainerLookup {
       image: record.image,
       imageRef: record.imageRef,
       state: VIEW_STATE[record.state],
-      ...(record.state === 'RUNNING' ? { writableLayerPath: record.upperDir } : {}),
+      // The upper dir goes with the bundle at the supervisor's delete (the exit).
+      ...(record.state !== 'EXITED' ? { writableLayerPath: record.upperDir } : {}),
     };
   }
 

@@ -434,28 +434,26 @@ describe(
         linux: { resources: { memory_limit_in_bytes: 64 * 1024 * 1024 } },
       });
       assert.equal((await cri(['start', id])).status, 0);
-      const memoryLimit = () =>
+      const memoryLimitOf = (container: string) =>
         readFileSync(
-          join('/sys/fs/cgroup/memory', CGROUP_PARENT, id, 'memory.limit_in_bytes'),
+          join('/sys/fs/cgroup/memory', CGROUP_PARENT, container, 'memory.limit_in_bytes'),
           'utf8',
         ).trim();
+      const memoryLimit = () => memoryLimitOf(id);
       assert.equal(memoryLimit(), String(64 * 1024 * 1024));
-      await call('updateContainerResources', {
-        containerId: id,
-        linux: {
-          memoryLimitInBytes: BigInt(96 * 1024 * 1024),
-          cpuShares: 512n,
-          cpuPeriod: 0n,
-          cpuQuota: 0n,
-          oomScoreAdj: 0n,
-          cpusetCpus: '',
-          cpusetMems: '',
-          hugepageLimits: [],
-          unified: {},
-          memorySwapLimitInBytes: 0n,
-        },
-        annotations: {},
-      });
+      const update = {
+        memoryLimitInBytes: BigInt(96 * 1024 * 1024),
+        cpuShares: 512n,
+        cpuPeriod: 0n,
+        cpuQuota: 0n,
+        oomScoreAdj: 0n,
+        cpusetCpus: '',
+        cpusetMems: '',
+        hugepageLimits: [],
+        unified: {},
+        memorySwapLimitInBytes: 0n,
+      };
+      await call('updateContainerResources', { containerId: id, linux: update, annotations: {} });
       assert.equal(memoryLimit(), String(96 * 1024 * 1024));
       const seen = await inspect(id);
       assert.equal(seen.status.resources?.linux?.memoryLimitInBytes, String(96 * 1024 * 1024));
@@ -482,6 +480,22 @@ describe(
       assert.equal(removed.status, 0, removed.stderr);
       assertNothingLeftOf(id);
       await assert.rejects(call('reopenContainerLog', { containerId: id }), /NOT_FOUND/);
+
+      // A created container starts with the resources it was updated to.
+      const later = await create(pod, 'later', { command: ['/bin/busybox', 'sleep', '1000'] });
+      await call('updateContainerResources', {
+        containerId: later,
+        linux: { ...update, memoryLimitInBytes: BigInt(48 * 1024 * 1024) },
+        annotations: {},
+      });
+      await assert.rejects(
+        call('reopenContainerLog', { containerId: later }),
+        /FAILED_PRECONDITION/,
+      );
+      assert.equal((await cri(['start', later])).status, 0);
+      assert.equal(memoryLimitOf(later), String(48 * 1024 * 1024));
+      assert.equal((await cri(['rm', '-f', later])).status, 0);
+      assertNothingLeftOf(later);
       assert.equal((await cri(['rmp', '-f', pod.id])).status, 0);
     });
 
