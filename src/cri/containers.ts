@@ -81,7 +81,7 @@ const LOST_EXIT_GRACE_MS = 2_000;
 const POLL_MS = 50;
 
 /** What the containers need of the image store (ImageStore has it). */
-export type ContainerImages = BundleStore<BundleImage & { config: BundleImage['config'] }>;
+export type ContainerImages = BundleStore<BundleImage>;
 
 export interface CriContainersOptions {
   supervisor: SupervisorApi;
