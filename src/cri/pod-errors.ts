@@ -7,6 +7,7 @@ import { status as GrpcStatus, type Metadata } from '@grpc/grpc-js';
 import { statusFromError } from '../api/translate.js';
 import { BerthError } from '../runtime/index.js';
 import { CONTAINER_CONFIG_ERROR_CODES } from './container-config-errors.js';
+import { CONTAINER_STATUS_BY_CODE } from './container-errors.js';
 
 /** No pod sandbox has that id (or unique id prefix). */
 export class PodSandboxNotFoundError extends BerthError {
@@ -45,6 +46,7 @@ const CRI_STATUS_BY_CODE: Readonly<Record<string, GrpcStatus>> = {
   ...Object.fromEntries(
     CONTAINER_CONFIG_ERROR_CODES.map((code) => [code, GrpcStatus.INVALID_ARGUMENT]),
   ),
+  ...CONTAINER_STATUS_BY_CODE,
 };
 
 /** The gRPC status a CRI client gets for `err`. */

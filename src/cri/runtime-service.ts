@@ -12,6 +12,22 @@ import {
   type AttachResponse,
   type ExecRequest,
   type ExecResponse,
+  type ContainerStatusRequest,
+  type ContainerStatusResponse,
+  type CreateContainerRequest,
+  type CreateContainerResponse,
+  type ListContainersRequest,
+  type ListContainersResponse,
+  type RemoveContainerRequest,
+  type RemoveContainerResponse,
+  type ReopenContainerLogRequest,
+  type ReopenContainerLogResponse,
+  type StartContainerRequest,
+  type StartContainerResponse,
+  type StopContainerRequest,
+  type StopContainerResponse,
+  type UpdateContainerResourcesRequest,
+  type UpdateContainerResourcesResponse,
   type ListPodSandboxRequest,
   type ListPodSandboxResponse,
   type PodSandboxStatusRequest,
@@ -38,6 +54,7 @@ import { CniNetwork } from './cni.js';
 import { DEFAULT_NETNS_DIR, NetnsStore } from './netns.js';
 import { PodNetworks } from './pod-network.js';
 import { PodSandboxes } from './pods.js';
+import { CriContainers } from './containers.js';
 import { unimplementedHandlers } from './unimplemented.js';
 
 /** What Version reports as the runtime's name (crictl and the kubelet show it). */
@@ -61,6 +78,8 @@ export interface RuntimeServiceOptions {
   streaming?: StreamingUrls;
   /** The pod sandboxes; made from the fields below when absent (berthd's way). */
   pods?: PodSandboxes;
+  /** The pods' containers; made from the pods and the fields below when absent (berthd's way). */
+  containers?: CriContainers;
   /** The supervisor that runs the pods' containers. */
   supervisor?: SupervisorApi;
   /** The image store the pods' images come from. */
@@ -136,7 +155,23 @@ export function runtimeService(options: RuntimeServiceOptions = {}): RuntimeServ
     }));
   }
   const pods = options.pods ?? podSandboxesFrom(options);
-  if (pods) servePods(handlers, pods);
+  if (pods) {
+    servePods(handlers, pods);
+    const containers = options.containers ?? criContainersFrom(options, pods);
+    if (containers) {
+      serveContainers(handlers, containers);
+      // A pod's containers go before it does (containerd's RemovePodSandbox).
+      handlers.removePodSandbox = unary<RemovePodSandboxRequest, RemovePodSandboxResponse>(
+        async (request, signal) => {
+          await containers.open();
+          const id = await pods.resolve(request.podSandboxId).catch(() => undefined);
+          if (id) await containers.removePodContainers(id, signal);
+          await pods.remove(request.podSandboxId, signal);
+          return {};
+        },
+      );
+    }
+  }
   return handlers;
 }
 
@@ -190,5 +225,73 @@ function servePods(handlers: RuntimeServiceServer, pods: PodSandboxes): void {
     async (request) => ({
       items: await pods.list(request.filter),
     }),
+  );
+}
+
+/** The containers of a berthd's pods: the pods' supervisor, image store and CRI state dir make them. */
+export function criContainersFrom(
+  options: RuntimeServiceOptions,
+  pods: PodSandboxes,
+): CriContainers | undefined {
+  const { supervisor, store, criStateDir } = options;
+  if (!supervisor || !store || !criStateDir) return undefined;
+  return new CriContainers({ supervisor, images: store, pods, stateDir: criStateDir });
+}
+
+function serveContainers(handlers: RuntimeServiceServer, containers: CriContainers): void {
+  // Every container RPC waits until the records and the events missed are picked up.
+  const ready = <Req, Res>(handle: (request: Req, signal: AbortSignal) => Promise<Res>) =>
+    unary<Req, Res>(async (request, signal) => {
+      await containers.open();
+      return handle(request, signal);
+    });
+  handlers.createContainer = ready<CreateContainerRequest, CreateContainerResponse>(
+    async (request) => ({
+      containerId: await containers.create(
+        request.podSandboxId,
+        request.config,
+        request.sandboxConfig,
+      ),
+    }),
+  );
+  handlers.startContainer = ready<StartContainerRequest, StartContainerResponse>(
+    async (request) => {
+      await containers.start(request.containerId);
+      return {};
+    },
+  );
+  handlers.stopContainer = ready<StopContainerRequest, StopContainerResponse>(
+    async (request, signal) => {
+      await containers.stop(request.containerId, Number(request.timeout), signal);
+      return {};
+    },
+  );
+  handlers.removeContainer = ready<RemoveContainerRequest, RemoveContainerResponse>(
+    async (request, signal) => {
+      await containers.remove(request.containerId, signal);
+      return {};
+    },
+  );
+  handlers.listContainers = ready<ListContainersRequest, ListContainersResponse>(
+    async (request) => ({ containers: await containers.listContainers(request.filter) }),
+  );
+  handlers.containerStatus = ready<ContainerStatusRequest, ContainerStatusResponse>(
+    async (request) => {
+      const { status, info } = await containers.status(request.containerId, request.verbose);
+      return { status, info };
+    },
+  );
+  handlers.updateContainerResources = ready<
+    UpdateContainerResourcesRequest,
+    UpdateContainerResourcesResponse
+  >(async (request) => {
+    await containers.updateResources(request.containerId, request.linux);
+    return {};
+  });
+  handlers.reopenContainerLog = ready<ReopenContainerLogRequest, ReopenContainerLogResponse>(
+    async (request) => {
+      await containers.reopenLog(request.containerId);
+      return {};
+    },
   );
 }

@@ -11,6 +11,8 @@ import { ImageStore } from '../images/index.js';
 import { ContainerNotFoundError } from '../runtime/index.js';
 import type { SupervisorApi } from '../supervisor/types.js';
 import { CriServer, type CriServeOptions } from '../cri/server.js';
+import type { CriContainers } from '../cri/containers.js';
+import { criContainersFrom, podSandboxesFrom } from '../cri/runtime-service.js';
 import { StreamingServer } from '../cri/streaming/server.js';
 import type { StreamingBackend } from '../cri/streaming/types.js';
 import type { DaemonOptions } from './flags.js';
@@ -22,6 +24,8 @@ export interface RunningCri {
   server: CriServer;
   streaming: StreamingServer;
   store: ImageStore;
+  /** The CRI's containers (undefined only if pods cannot be served). */
+  containers: CriContainers | undefined;
   /** Stops the CRI socket, then the streaming server. Idempotent. */
   close(): Promise<void>;
 }
@@ -37,23 +41,38 @@ export async function startCri(
   options: DaemonOptions & { criListen: string },
   supervisor: SupervisorApi,
   logger: Logger,
-  backend: StreamingBackend = noContainers,
+  backend?: StreamingBackend,
 ): Promise<RunningCri> {
   const store = await ImageStore.open(options.store === undefined ? {} : { root: options.store });
   const criStateDir = join(options.stateDir, CRI_STATE_SUBDIR);
   await mkdir(criStateDir, { recursive: true, mode: 0o700 });
-  const streaming = await StreamingServer.listen({
-    backend,
-    host: options.streamingAddress.host,
-    port: options.streamingAddress.port,
-  });
-  const serveOptions: CriServeOptions = {
+  const podOptions = {
     store,
     supervisor,
     criStateDir,
     cniConfDir: options.cniConfDir,
     cniBinDirs: options.cniBinDirs,
     sandboxImage: options.sandboxImage,
+  };
+  const pods = podSandboxesFrom(podOptions);
+  const containers = pods && criContainersFrom(podOptions, pods);
+  // Records, running containers' output and the exits missed while down, before anyone asks.
+  await containers?.open();
+  const streaming = await StreamingServer.listen({
+    backend: backend ?? {
+      ...noContainers,
+      ...(containers ? { attach: (id, streams) => containers.attach(id, streams) } : {}),
+    },
+    host: options.streamingAddress.host,
+    port: options.streamingAddress.port,
+  }).catch(async (err: unknown) => {
+    await containers?.close();
+    throw err;
+  });
+  const serveOptions: CriServeOptions = {
+    ...podOptions,
+    ...(pods ? { pods } : {}),
+    ...(containers ? { containers } : {}),
     streaming,
     logger: logger.child({ component: 'cri' }),
   };
@@ -62,6 +81,7 @@ export async function startCri(
     server = await CriServer.listen(options.criListen, serveOptions);
   } catch (err) {
     await streaming.close();
+    await containers?.close();
     throw err;
   }
   logger.info(
@@ -80,10 +100,12 @@ export async function startCri(
     server,
     streaming,
     store,
+    containers,
     close() {
       closing ??= (async () => {
         await server.close();
         await streaming.close();
+        await containers?.close();
       })();
       return closing;
     },

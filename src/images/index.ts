@@ -28,3 +28,4 @@ export {
   type ImageBundle,
 } from './rootfs.js';
 export { resolveImageUser, type ExecUser } from './user.js';
+export { readImageFile } from './layer-read.js';

@@ -55,3 +55,4 @@ export {
   type OwnedRootfs,
   type RootfsMount,
 } from './rootfs.js';
+export { isSameProcess, readStartTime } from './procfs.js';

@@ -309,6 +309,8 @@ export interface TestImageOptions {
   layers?: LayerEntry[][];
   /** Bytes of random data in a file of the top layer (to make pulls measurable). */
   padding?: number;
+  /** Fields of the image config's `config` on top of the default ones (Cmd, StopSignal...). */
+  config?: Record<string, unknown>;
 }
 
 export interface BuiltImage {
@@ -398,6 +400,7 @@ export async function addImage(
         WorkingDir: '/app',
         User: '0:0',
         Labels: { 'org.berth.test': 'yes' },
+        ...opts.config,
       },
       rootfs: { type: 'layers', diff_ids: diffIds },
       history: layerEntries.map((_, i) => ({
