@@ -6,6 +6,7 @@
 import { status as GrpcStatus, type Metadata } from '@grpc/grpc-js';
 import { statusFromError } from '../api/translate.js';
 import { BerthError } from '../runtime/index.js';
+import { EXEC_STATUS_BY_CODE } from './exec-errors.js';
 
 /** No pod sandbox has that id (or unique id prefix). */
 export class PodSandboxNotFoundError extends BerthError {
@@ -40,6 +41,7 @@ const CRI_STATUS_BY_CODE: Readonly<Record<string, GrpcStatus>> = {
   ERR_POD_NETWORK_UNAVAILABLE: GrpcStatus.FAILED_PRECONDITION,
   ERR_IMAGE_NOT_FOUND: GrpcStatus.NOT_FOUND,
   ERR_IMAGE_INVALID_REFERENCE: GrpcStatus.INVALID_ARGUMENT,
+  ...EXEC_STATUS_BY_CODE,
 };
 
 /** The gRPC status a CRI client gets for `err`. */

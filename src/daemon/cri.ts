@@ -8,11 +8,13 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ImageStore } from '../images/index.js';
-import { ContainerNotFoundError } from '../runtime/index.js';
 import type { SupervisorApi } from '../supervisor/types.js';
+import type { CriContainerLookup } from '../cri/container-lookup.js';
+import { removeStaleExecFifos } from '../cri/exec-fifos.js';
+import { podSandboxesFrom } from '../cri/runtime-service.js';
 import { CriServer, type CriServeOptions } from '../cri/server.js';
+import { SupervisorStreamingBackend, type AttachFunction } from '../cri/streaming-backend.js';
 import { StreamingServer } from '../cri/streaming/server.js';
-import type { StreamingBackend } from '../cri/streaming/types.js';
 import type { DaemonOptions } from './flags.js';
 
 /** The CRI's own records (pods, containers) under the state dir: a dot name is no container id. */
@@ -26,22 +28,47 @@ export interface RunningCri {
   close(): Promise<void>;
 }
 
-/** Until pods serve them, sessions name containers the CRI does not have. */
-const noContainers: StreamingBackend = {
-  exec: (id) => Promise.reject(new ContainerNotFoundError(`container ${id} not found`)),
-  attach: (id) => Promise.reject(new ContainerNotFoundError(`container ${id} not found`)),
-  portForward: (id) => Promise.reject(new ContainerNotFoundError(`pod sandbox ${id} not found`)),
+/** Where exec FIFO folders are made, under the CRI's state dir. */
+export const EXEC_FIFO_SUBDIR = 'exec';
+
+/** The CRI containers exec, attach and stats reach (CriContainers; none until they are given). */
+export interface CriContainerWiring {
+  containerLookup?: CriContainerLookup;
+  attach?: AttachFunction;
+}
+
+const noCriContainers: CriContainerLookup = {
+  resolve: () => Promise.resolve(undefined),
+  list: () => Promise.resolve([]),
 };
 
 export async function startCri(
   options: DaemonOptions & { criListen: string },
   supervisor: SupervisorApi,
   logger: Logger,
-  backend: StreamingBackend = noContainers,
+  wiring: CriContainerWiring = {},
 ): Promise<RunningCri> {
   const store = await ImageStore.open(options.store === undefined ? {} : { root: options.store });
   const criStateDir = join(options.stateDir, CRI_STATE_SUBDIR);
   await mkdir(criStateDir, { recursive: true, mode: 0o700 });
+  const execFifoDir = join(criStateDir, EXEC_FIFO_SUBDIR);
+  await removeStaleExecFifos(execFifoDir);
+  const containerLookup = wiring.containerLookup ?? noCriContainers;
+  const pods = podSandboxesFrom({
+    store,
+    supervisor,
+    criStateDir,
+    cniConfDir: options.cniConfDir,
+    cniBinDirs: options.cniBinDirs,
+    sandboxImage: options.sandboxImage,
+  });
+  const backend = new SupervisorStreamingBackend({
+    supervisor,
+    lookup: containerLookup,
+    fifoRoot: execFifoDir,
+    ...(pods ? { pods } : {}),
+    ...(wiring.attach ? { attach: wiring.attach } : {}),
+  });
   const streaming = await StreamingServer.listen({
     backend,
     host: options.streamingAddress.host,
@@ -54,6 +81,9 @@ export async function startCri(
     cniConfDir: options.cniConfDir,
     cniBinDirs: options.cniBinDirs,
     sandboxImage: options.sandboxImage,
+    ...(pods ? { pods } : {}),
+    containerLookup,
+    execFifoDir,
     streaming,
     logger: logger.child({ component: 'cri' }),
   };
