@@ -22,6 +22,8 @@ export interface PodEnv {
   netnsDir: string;
   cgroupParent: string;
   bridge: string;
+  /** The bridge's address, the pods' gateway. */
+  gateway: string;
   cleanup(): Promise<void>;
 }
 
@@ -86,6 +88,7 @@ export async function podEnv(base: string): Promise<PodEnv> {
       netnsDir: join(base, 'netns'),
       cgroupParent,
       bridge,
+      gateway: `10.216.${third}.1`,
       cleanup,
     };
   } catch (err) {
