@@ -74,13 +74,12 @@ async function startContainer(
   started.push(id);
 }
 
+type Callback<Res> = (err: ServiceError | null, res?: Res) => void;
+
 function call<Req, Res>(method: string, request: Req): Promise<Res> {
+  const methods = client as unknown as Record<string, (req: Req, cb: Callback<Res>) => void>;
   return new Promise((resolve, reject) => {
-    const fn = (client as unknown as Record<string, Function>)[method]!.bind(client) as (
-      req: Req,
-      cb: (err: ServiceError | null, res?: Res) => void,
-    ) => void;
-    fn(request, (err, res) => (err ? reject(err) : resolve(res!)));
+    methods[method]!.call(client, request, (err, res) => (err ? reject(err) : resolve(res!)));
   });
 }
 
