@@ -17,9 +17,9 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { Duplex, PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { credentials, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
@@ -404,6 +404,39 @@ describe('port-forward into a pod', () => {
           await new Promise((resolve) => child.once('exit', resolve));
         }
       }
+    }
+    await pods!.remove(podId);
+  });
+
+  test('a host-network pod: the host’s own port, by a plain connection', async (t) => {
+    if (!binary) return t.skip('crictl not found (set CRICTL)');
+    const ran = await crictl(binary, socket, [
+      'runp',
+      podConfigFile(env!, 'hostnet', {
+        linux: {
+          cgroup_parent: env!.cgroupParent,
+          security_context: { namespace_options: { network: 2 } },
+        },
+      }),
+    ]);
+    assert.equal(ran.status, 0, ran.stderr);
+    const podId = ran.stdout.trim();
+    const echo = createServer((conn) => conn.pipe(conn));
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (echo.address() as AddressInfo).port;
+      // The client's side: what it sends, what it is sent back.
+      const sent = new PassThrough();
+      const back = new PassThrough();
+      const received = collect(back);
+      const stream = Duplex.from({ readable: sent, writable: back });
+      const forwarding = backend.portForward(podId, port, stream, new AbortController().signal);
+      // Its end ends the connection both ways once the echo has come back.
+      sent.end('over the host\n');
+      await forwarding;
+      assert.equal(await received, 'over the host\n');
+    } finally {
+      await new Promise((resolve) => echo.close(resolve));
     }
     await pods!.remove(podId);
   });
