@@ -16,7 +16,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Duplex, PassThrough } from 'node:stream';
@@ -34,6 +34,7 @@ import {
   type ExecSyncResponse,
 } from '../../src/cri/generated/api.js';
 import { tempDir, writeBundle } from '../../support/busybox.js';
+import { spawnBerthd, type BerthdProcess } from '../helpers/berthd-process.js';
 import { crictl, findCrictl } from '../helpers/crictl.js';
 import { TestContainerLookup } from '../helpers/cri-lookup.js';
 import { podConfigFile, podEnv, type PodEnv } from '../helpers/cri-pod-env.js';
@@ -464,5 +465,43 @@ describe('port-forward into a pod', () => {
     });
     assert.deepEqual(socatChildren(), [], 'no socat left');
     await pods!.remove(podId);
+  });
+});
+
+describe('berthd serves them', () => {
+  test('ExecSync, stats and port-forward answer through berthd; stale exec FIFO folders go at start', async (t) => {
+    if (!binary) return t.skip('crictl not found (set CRICTL)');
+    const stateDir = join(base, 'berthd-state');
+    const stale = join(stateDir, '.cri', 'exec', 'exec-0123456789abcdef');
+    mkdirSync(stale, { recursive: true });
+    writeFileSync(join(stale, 'stdout'), '');
+    const criSocket = join(base, 'berthd-cri.sock');
+    let daemon: BerthdProcess | undefined;
+    try {
+      daemon = await spawnBerthd(stateDir, join(base, 'berthd.sock'), [
+        '--cri-listen',
+        `unix://${criSocket}`,
+        '--store',
+        join(base, 'berthd-store'),
+        '--cni-conf-dir',
+        join(base, 'berthd-net.d'),
+      ]);
+      assert.equal(existsSync(stale), false, 'the stale FIFO folder is gone');
+      // No CRI container is known to berthd yet: NOT_FOUND, not UNIMPLEMENTED.
+      const sync = await crictl(binary, criSocket, ['exec', '-s', 'f'.repeat(64), 'true']);
+      assert.equal(sync.status, 1);
+      assert.match(sync.stderr, /NotFound/);
+      const stats = await crictl(binary, criSocket, ['stats', '-o', 'json']);
+      assert.equal(stats.status, 0, stats.stderr);
+      assert.deepEqual(JSON.parse(stats.stdout), { stats: [] });
+      const statsp = await crictl(binary, criSocket, ['statsp', '-o', 'json']);
+      assert.equal(statsp.status, 0, statsp.stderr);
+      assert.deepEqual(JSON.parse(statsp.stdout), { stats: [] });
+    } finally {
+      if (daemon && daemon.child.exitCode === null) {
+        process.kill(daemon.pid, 'SIGTERM');
+        await daemon.exited;
+      }
+    }
   });
 });
