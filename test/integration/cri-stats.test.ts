@@ -223,6 +223,11 @@ test('a pod: its cgroup parent’s CPU covers its container’s, eth0 counts a p
   });
   // The container's cgroup is under the pod's cgroup parent, beside the pause container's.
   lookup.add({ id: member, podSandboxId: podId, labels: { app: 'stats' } });
+  // Not a CRI container, but under the pod's cgroup parent: only the parent's figures count it.
+  const stray = randomBytes(32).toString('hex');
+  await startContainer(stray, ['sleep', '2147483647'], {
+    cgroupsPath: `${env.cgroupParent}/${podId}-${stray.slice(0, 8)}`,
+  });
   const netns = (await pods.store.load(podId))!.network!.netns;
   execFileSync('nsenter', [
     `--net=${netns}`,
@@ -260,8 +265,8 @@ test('a pod: its cgroup parent’s CPU covers its container’s, eth0 counts a p
     !linux.network!.interfaces.some((i) => i.name === 'lo'),
     'loopback is not an interface',
   );
-  // The pause process, the container's shell: at least two.
-  assert.ok(linux.process!.processCount!.value >= 2n, `${linux.process?.processCount?.value}`);
+  // The pause process, the container's shell, the stray sleep: the cgroup parent's count.
+  assert.ok(linux.process!.processCount!.value >= 3n, `${linux.process?.processCount?.value}`);
 
   const listed = await listPodSandboxStats({ labelSelector: { app: 'stats' } });
   assert.deepEqual(
@@ -279,6 +284,7 @@ test('a pod: its cgroup parent’s CPU covers its container’s, eth0 counts a p
   assert.match(statsOut.stdout, new RegExp(member));
 
   await supervisor.signal(member, 'init', 9);
+  await supervisor.signal(stray, 'init', 9);
   await pods.remove(podId);
   assert.deepEqual(await listPodSandboxStats(), []);
 });
