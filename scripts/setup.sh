@@ -8,7 +8,7 @@ have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok
 
 packages=()
 for pkg in runc crun busybox-static gcc libc6-dev make tini criu clang-format musl-tools protobuf-compiler libprotobuf-dev \
-  containernetworking-plugins iproute2 iptables docker-registry skopeo attr zstd util-linux openssl; do
+  containernetworking-plugins iproute2 iptables docker-registry skopeo attr zstd util-linux openssl socat; do
   have_pkg "$pkg" || packages+=("$pkg")
 done
 if ((${#packages[@]})); then

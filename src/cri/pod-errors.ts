@@ -8,6 +8,7 @@ import { statusFromError } from '../api/translate.js';
 import { BerthError } from '../runtime/index.js';
 import { CONTAINER_CONFIG_ERROR_CODES } from './container-config-errors.js';
 import { CONTAINER_STATUS_BY_CODE } from './container-errors.js';
+import { EXEC_STATUS_BY_CODE } from './exec-errors.js';
 
 /** No pod sandbox has that id (or unique id prefix). */
 export class PodSandboxNotFoundError extends BerthError {
@@ -47,6 +48,7 @@ const CRI_STATUS_BY_CODE: Readonly<Record<string, GrpcStatus>> = {
     CONTAINER_CONFIG_ERROR_CODES.map((code) => [code, GrpcStatus.INVALID_ARGUMENT]),
   ),
   ...CONTAINER_STATUS_BY_CODE,
+  ...EXEC_STATUS_BY_CODE,
 };
 
 /** The gRPC status a CRI client gets for `err`. */

@@ -45,7 +45,20 @@ import {
   type StatusResponse,
   type VersionRequest,
   type VersionResponse,
+  type ContainerStatsRequest,
+  type ContainerStatsResponse,
+  type ExecSyncRequest,
+  type ExecSyncResponse,
+  type ListContainerStatsRequest,
+  type ListContainerStatsResponse,
+  type ListPodSandboxStatsRequest,
+  type ListPodSandboxStatsResponse,
+  type PodSandboxStatsRequest,
+  type PodSandboxStatsResponse,
 } from './generated/api.js';
+import type { CriContainerLookup } from './container-lookup.js';
+import { execSync } from './exec-sync.js';
+import { CriStats } from './stats.js';
 import { DEFAULT_CNI_CONF_DIR, networkCondition } from './network-status.js';
 import { criStatusFromError } from './pod-errors.js';
 import type { ImageStore } from '../images/index.js';
@@ -94,6 +107,10 @@ export interface RuntimeServiceOptions {
   sandboxCommand?: string[];
   /** Where pods' network namespaces are bound (default /run/berth/netns). */
   netnsDir?: string;
+  /** The CRI containers; with a supervisor, ExecSync and the stats RPCs are served. */
+  containerLookup?: CriContainerLookup;
+  /** Where ExecSync makes its FIFO folders (default `<criStateDir>/exec`). */
+  execFifoDir?: string;
 }
 
 /**
@@ -155,24 +172,63 @@ export function runtimeService(options: RuntimeServiceOptions = {}): RuntimeServ
     }));
   }
   const pods = options.pods ?? podSandboxesFrom(options);
+  let containers: CriContainers | undefined;
   if (pods) {
     servePods(handlers, pods);
-    const containers = options.containers ?? criContainersFrom(options, pods);
+    containers = options.containers ?? criContainersFrom(options, pods);
     if (containers) {
-      serveContainers(handlers, containers);
+      const served = containers;
+      serveContainers(handlers, served);
       // A pod's containers go before it does (containerd's RemovePodSandbox).
       handlers.removePodSandbox = unary<RemovePodSandboxRequest, RemovePodSandboxResponse>(
         async (request, signal) => {
-          await containers.open();
+          await served.open();
           const id = await pods.resolve(request.podSandboxId).catch(() => undefined);
-          if (id) await containers.removePodContainers(id, signal);
+          if (id) await served.removePodContainers(id, signal);
           await pods.remove(request.podSandboxId, signal);
           return {};
         },
       );
     }
   }
+  const containerLookup = options.containerLookup ?? containers;
+  serveExecAndStats(handlers, containerLookup ? { ...options, containerLookup } : options, pods);
   return handlers;
+}
+
+/** ExecSync and the four stats RPCs, over the supervisor and the CRI containers. */
+function serveExecAndStats(
+  handlers: RuntimeServiceServer,
+  options: RuntimeServiceOptions,
+  pods: PodSandboxes | undefined,
+): void {
+  const { supervisor, containerLookup: lookup } = options;
+  if (!supervisor || !lookup) return;
+  const fifoRoot =
+    options.execFifoDir ?? (options.criStateDir ? join(options.criStateDir, 'exec') : undefined);
+  if (fifoRoot) {
+    handlers.execSync = unary<ExecSyncRequest, ExecSyncResponse>((request, signal) =>
+      execSync({ supervisor, lookup, fifoRoot }, request, signal),
+    );
+  }
+  const stats = new CriStats({
+    supervisor,
+    lookup,
+    ...(pods ? { pods } : {}),
+    ...(options.store ? { imageFsMountpoint: options.store.root } : {}),
+  });
+  handlers.containerStats = unary<ContainerStatsRequest, ContainerStatsResponse>(
+    async (request) => ({ stats: await stats.containerStats(request.containerId) }),
+  );
+  handlers.listContainerStats = unary<ListContainerStatsRequest, ListContainerStatsResponse>(
+    async (request) => ({ stats: await stats.listContainerStats(request.filter) }),
+  );
+  handlers.podSandboxStats = unary<PodSandboxStatsRequest, PodSandboxStatsResponse>(
+    async (request) => ({ stats: await stats.podSandboxStats(request.podSandboxId) }),
+  );
+  handlers.listPodSandboxStats = unary<ListPodSandboxStatsRequest, ListPodSandboxStatsResponse>(
+    async (request) => ({ stats: await stats.listPodSandboxStats(request.filter) }),
+  );
 }
 
 /** The pod sandboxes of a berthd: a supervisor, an image store and a CRI state dir make them; without, none. */

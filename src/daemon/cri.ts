@@ -8,13 +8,14 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ImageStore } from '../images/index.js';
-import { ContainerNotFoundError } from '../runtime/index.js';
 import type { SupervisorApi } from '../supervisor/types.js';
+import type { CriContainerLookup } from '../cri/container-lookup.js';
+import { removeStaleExecFifos } from '../cri/exec-fifos.js';
 import { CriServer, type CriServeOptions } from '../cri/server.js';
 import type { CriContainers } from '../cri/containers.js';
 import { criContainersFrom, podSandboxesFrom } from '../cri/runtime-service.js';
+import { SupervisorStreamingBackend } from '../cri/streaming-backend.js';
 import { StreamingServer } from '../cri/streaming/server.js';
-import type { StreamingBackend } from '../cri/streaming/types.js';
 import type { DaemonOptions } from './flags.js';
 
 /** The CRI's own records (pods, containers) under the state dir: a dot name is no container id. */
@@ -30,22 +31,24 @@ export interface RunningCri {
   close(): Promise<void>;
 }
 
-/** Until pods serve them, sessions name containers the CRI does not have. */
-const noContainers: StreamingBackend = {
-  exec: (id) => Promise.reject(new ContainerNotFoundError(`container ${id} not found`)),
-  attach: (id) => Promise.reject(new ContainerNotFoundError(`container ${id} not found`)),
-  portForward: (id) => Promise.reject(new ContainerNotFoundError(`pod sandbox ${id} not found`)),
+/** Where exec FIFO folders are made, under the CRI's state dir. */
+export const EXEC_FIFO_SUBDIR = 'exec';
+
+const noCriContainers: CriContainerLookup = {
+  resolve: () => Promise.resolve(undefined),
+  list: () => Promise.resolve([]),
 };
 
 export async function startCri(
   options: DaemonOptions & { criListen: string },
   supervisor: SupervisorApi,
   logger: Logger,
-  backend?: StreamingBackend,
 ): Promise<RunningCri> {
   const store = await ImageStore.open(options.store === undefined ? {} : { root: options.store });
   const criStateDir = join(options.stateDir, CRI_STATE_SUBDIR);
   await mkdir(criStateDir, { recursive: true, mode: 0o700 });
+  const execFifoDir = join(criStateDir, EXEC_FIFO_SUBDIR);
+  await removeStaleExecFifos(execFifoDir);
   const podOptions = {
     store,
     supervisor,
@@ -58,11 +61,15 @@ export async function startCri(
   const containers = pods && criContainersFrom(podOptions, pods);
   // Records, running containers' output and the exits missed while down, before anyone asks.
   await containers?.open();
+  const backend = new SupervisorStreamingBackend({
+    supervisor,
+    lookup: containers ?? noCriContainers,
+    fifoRoot: execFifoDir,
+    ...(pods ? { pods } : {}),
+    ...(containers ? { attach: (id, streams) => containers.attach(id, streams) } : {}),
+  });
   const streaming = await StreamingServer.listen({
-    backend: backend ?? {
-      ...noContainers,
-      ...(containers ? { attach: (id, streams) => containers.attach(id, streams) } : {}),
-    },
+    backend,
     host: options.streamingAddress.host,
     port: options.streamingAddress.port,
   }).catch(async (err: unknown) => {
@@ -73,6 +80,7 @@ export async function startCri(
     ...podOptions,
     ...(pods ? { pods } : {}),
     ...(containers ? { containers } : {}),
+    execFifoDir,
     streaming,
     logger: logger.child({ component: 'cri' }),
   };

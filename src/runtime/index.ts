@@ -41,6 +41,8 @@ export { newStdio } from './stdio.js';
 export type { Stdio, StdioOptions, StdioTarget } from './stdio.js';
 export type * from './cgroups/types.js';
 export { CgroupNotFoundError, CgroupParseError } from './cgroups/errors.js';
+export { readStats } from './cgroups/stats.js';
+export { cgroupPathsForPid, type CgroupPaths } from './cgroups/paths.js';
 export { validateId } from './validate.js';
 export { USER_HZ, readProcessStartMs, readSystemCpuUsageNs } from './procfs.js';
 export type { Checkpoint } from './checkpoint.js';
