@@ -26,6 +26,8 @@ export interface CriRuntime {
   shimPids(): number[];
   /** Folders whose mounts are the runtime's (for the left-behind check). */
   dirs: string[];
+  /** Its folder of pods' network namespaces (containerd: the host's, shared). */
+  netnsDir: string;
   /** What it logged (the tail). */
   log(): string;
   /** SIGTERM by PID, then waits for the exit. */
@@ -79,7 +81,7 @@ export interface BerthdOptions {
   dir: string;
   sandboxImage: string;
   cniConfDir: string;
-  /** More flags (berthd's own, e.g. --netns-dir). */
+  /** More flags of berthd's. */
   flags?: string[];
 }
 
@@ -102,6 +104,8 @@ export async function startBerthd(options: BerthdOptions): Promise<CriRuntime> {
     CNI_BIN_DIR,
     '--sandbox-image',
     options.sandboxImage,
+    '--netns-dir',
+    join(options.dir, 'netns'),
     '--log-level',
     'warn',
     ...(options.flags ?? []),
@@ -130,6 +134,7 @@ export async function startBerthd(options: BerthdOptions): Promise<CriRuntime> {
         )
         .map((p) => p.pid),
     dirs: [options.dir],
+    netnsDir: join(options.dir, 'netns'),
     log: spawned.log,
     async stop() {
       client.close();
@@ -241,6 +246,8 @@ export async function startContainerd(options: ContainerdOptions): Promise<CriRu
         .filter((p) => p.exe === 'containerd-shim-runc-v2' && p.argv.includes(socket))
         .map((p) => p.pid),
     dirs: [options.dir],
+    // containerd 1.6's CRI binds pods' netns under /var/run/netns (cni-<uuid>), not configurable.
+    netnsDir: '/run/netns',
     log: spawned.log,
     async stop() {
       client.close();

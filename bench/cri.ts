@@ -18,9 +18,10 @@
  *   npm run bench:cri [-- --count 20 --concurrency 5 --only berth|containerd]
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tempDir } from '../support/busybox.js';
 import { startRegistry, type Registry } from '../test/helpers/registry.js';
 import { isUnimplemented } from './cri-client.js';
@@ -98,10 +99,35 @@ function figures(result: RoundResult, roundConcurrency: number, memory: Memory):
   };
 }
 
+/** Neither gone nor a zombie (its reaper, tini, may not have got to it yet). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+function netnsFiles(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
 /** What a runtime left once its pods are removed and it is stopped. */
-function leftBehind(runtime: CriRuntime, shimsBefore: number[], cgroupParent: string): string[] {
+function leftBehind(
+  runtime: CriRuntime,
+  shimsBefore: number[],
+  cgroupParent: string,
+  netnsBefore: string[],
+): string[] {
   const left: string[] = [];
-  const shims = shimsBefore.filter((pid) => existsSync(`/proc/${pid}`));
+  for (const name of netnsFiles(runtime.netnsDir)) {
+    if (!netnsBefore.includes(name)) left.push(`netns ${join(runtime.netnsDir, name)}`);
+  }
+  const shims = shimsBefore.filter(alive);
   if (shims.length) left.push(`shims still running: ${shims.join(' ')}`);
   for (const dir of runtime.dirs) {
     for (const point of mountsUnder(dir)) left.push(`mount ${point}`);
@@ -145,6 +171,7 @@ async function benchSide(
             cniConfDir: network.confDir,
           });
     const active = runtime;
+    const netnsBefore = netnsFiles(active.netnsDir);
     const pullStarted = performance.now();
     await active.client.pullImage(image);
     const pullMs = Math.round(performance.now() - pullStarted);
@@ -184,13 +211,15 @@ async function benchSide(
     }
     const concurrent = await round('conc', concurrency, containers);
     await active.stop();
+    // A shim (or berthd's spawner) ends once it sees its daemon gone: a moment's grace.
+    for (let i = 0; i < 20 && shimsSeen.some(alive); i++) await sleep(100);
     return {
       runtime: side,
       containers,
       pullMs,
       sequential,
       concurrent,
-      leftBehind: leftBehind(active, shimsSeen, cgroupParent),
+      leftBehind: leftBehind(active, shimsSeen, cgroupParent, netnsBefore),
     };
   } catch (err) {
     if (runtime) console.error(`${side} log (tail):\n${runtime.log().slice(-4000)}`);

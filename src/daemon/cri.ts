@@ -54,6 +54,7 @@ export async function startCri(
     cniConfDir: options.cniConfDir,
     cniBinDirs: options.cniBinDirs,
     sandboxImage: options.sandboxImage,
+    netnsDir: options.netnsDir,
     streaming,
     logger: logger.child({ component: 'cri' }),
   };
@@ -72,6 +73,7 @@ export async function startCri(
       cniConfDir: options.cniConfDir,
       cniBinDirs: options.cniBinDirs,
       sandboxImage: options.sandboxImage,
+      netnsDir: options.netnsDir,
     },
     'CRI serving',
   );
