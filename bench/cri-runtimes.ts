@@ -5,7 +5,7 @@
  * it leaves are reaped. Each says which processes are its daemon and which
  * its shims, for the memory figures.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -143,6 +143,20 @@ export async function startBerthd(options: BerthdOptions): Promise<CriRuntime> {
   };
 }
 
+/** Debian's containerd (1.6 on bookworm), for the comparison only: berth needs none of it. */
+function installContainerd(): void {
+  console.log(`${CONTAINERD} is missing: apt-get install containerd (Debian's 1.6)`);
+  const result = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'containerd'], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+  if (result.status !== 0 || !existsSync(CONTAINERD)) {
+    throw new Error(
+      `could not install containerd (apt-get exited ${result.status}): run apt-get update first?`,
+    );
+  }
+}
+
 export interface ContainerdOptions {
   dir: string;
   sandboxImage: string;
@@ -205,9 +219,7 @@ disabled_plugins = [
 }
 
 export async function startContainerd(options: ContainerdOptions): Promise<CriRuntime> {
-  if (!existsSync(CONTAINERD)) {
-    throw new Error(`${CONTAINERD} is missing: apt-get install containerd (Debian's 1.6)`);
-  }
+  if (!existsSync(CONTAINERD)) installContainerd();
   mkdirSync(options.dir, { recursive: true });
   const socket = join(options.dir, 'containerd.sock');
   // The registry over plain HTTP: a hosts.toml for its host:port (containerd's certs.d layout).
