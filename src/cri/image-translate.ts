@@ -117,11 +117,8 @@ export function credentialsFor(
     if (!sameRegistry(parseReference(reference).domain, serverHost(auth.serverAddress)))
       return undefined;
   }
-  if (auth.registryToken !== '') {
-    throw new InvalidArgumentError(
-      'PullImage: auth.registry_token (a bearer token for the registry itself) is not supported; pass username/password, auth or identity_token',
-    );
-  }
+  // A bearer token for the registry itself needs no exchange: it wins over what would be exchanged.
+  if (auth.registryToken !== '') return { registryToken: auth.registryToken };
   if (auth.identityToken !== '') return { identityToken: auth.identityToken };
   if (auth.username !== '') return { username: auth.username, password: auth.password };
   if (auth.auth !== '') {

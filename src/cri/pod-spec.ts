@@ -48,13 +48,53 @@ function checkStringMap(kind: string, map: Record<string, string>): Record<strin
   return { ...map };
 }
 
-/** The cgroup parent: an absolute cgroupfs path, nothing climbing out of it. */
+/**
+ * A systemd slice name as the cgroupfs path systemd gives it: the kubelet
+ * with the systemd cgroup driver names a pod's parent
+ * `kubepods-besteffort-pod<uid>.slice`, which systemd (and so the kubelet's
+ * own QoS and pod cgroups) keeps at
+ * `/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod<uid>.slice`.
+ * runc's ExpandSlice rule: each `-` goes one level down; `-.slice` is the
+ * root; an empty component (`a--b.slice`, `-a.slice`) is no slice.
+ * berth drives cgroupfs only, so the pod's cgroups are made under that path
+ * directly rather than through systemd; undefined for a name that is not a
+ * slice.
+ */
+export function expandSlice(slice: string): string | undefined {
+  const suffix = '.slice';
+  if (!slice.endsWith(suffix) || slice.length <= suffix.length || slice.includes('/'))
+    return undefined;
+  const name = slice.slice(0, -suffix.length);
+  if (name === '-') return '/';
+  let path = '';
+  let prefix = '';
+  for (const component of name.split('-')) {
+    if (!/^[A-Za-z0-9_.\\]+$/.test(component)) return undefined;
+    path += `/${prefix}${component}${suffix}`;
+    prefix += `${component}-`;
+  }
+  return path;
+}
+
+/**
+ * The cgroup parent: an absolute cgroupfs path, nothing climbing out of it,
+ * or a systemd slice name (the kubelet's systemd cgroup driver) in its
+ * cgroupfs place.
+ */
 function checkCgroupParent(parent: string): string {
   if (parent === '') return '';
+  if (!parent.startsWith('/') && parent.endsWith('.slice')) {
+    const expanded = expandSlice(parent);
+    if (expanded === undefined)
+      invalid(
+        `invalid cgroup parent ${JSON.stringify(parent.slice(0, 120))}: not a systemd slice name (components of letters, digits, _ . \\ joined by single dashes, ending .slice)`,
+      );
+    return expanded;
+  }
   const normal = posix.normalize(parent);
   if (!posix.isAbsolute(parent) || normal !== parent.replace(/\/+$/, '') || parent.includes('..'))
     invalid(
-      `invalid cgroup parent ${JSON.stringify(parent.slice(0, 120))}: must be an absolute, normal path`,
+      `invalid cgroup parent ${JSON.stringify(parent.slice(0, 120))}: must be an absolute, normal cgroupfs path or a systemd slice name (x-y.slice)`,
     );
   if (/[\0\n,:]/.test(parent))
     invalid(`invalid cgroup parent ${JSON.stringify(parent.slice(0, 120))}`);

@@ -43,6 +43,8 @@ import {
   type RuntimeServiceServer,
   type StatusRequest,
   type StatusResponse,
+  type UpdateRuntimeConfigRequest,
+  type UpdateRuntimeConfigResponse,
   type VersionRequest,
   type VersionResponse,
   type ContainerStatsRequest,
@@ -68,6 +70,7 @@ import { DEFAULT_NETNS_DIR, NetnsStore } from './netns.js';
 import { PodNetworks } from './pod-network.js';
 import { PodSandboxes } from './pods.js';
 import { CriContainers } from './containers.js';
+import { RuntimeConfigState } from './runtime-config.js';
 import { unimplementedHandlers } from './unimplemented.js';
 
 /** What Version reports as the runtime's name (crictl and the kubelet show it). */
@@ -150,15 +153,23 @@ export function runtimeService(options: RuntimeServiceOptions = {}): RuntimeServ
   handlers.version = unary<VersionRequest, VersionResponse>(() =>
     Promise.resolve(versionResponse()),
   );
-  handlers.status = unary<StatusRequest, StatusResponse>(async () => ({
+  // The pod CIDRs of UpdateRuntimeConfig: kept (on disk with a CRI state dir), shown by Status.
+  const runtimeConfig = new RuntimeConfigState(options.criStateDir);
+  handlers.status = unary<StatusRequest, StatusResponse>(async (request) => ({
     status: {
       conditions: [
         { type: 'RuntimeReady', status: true, reason: '', message: '' },
         await networkCondition(cniConfDir),
       ],
     },
-    info: {},
+    info: request.verbose ? await runtimeConfig.verboseInfo() : {},
   }));
+  handlers.updateRuntimeConfig = unary<UpdateRuntimeConfigRequest, UpdateRuntimeConfigResponse>(
+    async (request) => {
+      await runtimeConfig.update(request.runtimeConfig);
+      return {};
+    },
+  );
   const streaming = options.streaming;
   if (streaming) {
     handlers.exec = unary<ExecRequest, ExecResponse>(async (request) => ({

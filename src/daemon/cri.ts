@@ -56,6 +56,7 @@ export async function startCri(
     cniConfDir: options.cniConfDir,
     cniBinDirs: options.cniBinDirs,
     sandboxImage: options.sandboxImage,
+    netnsDir: options.netnsDir,
   };
   const pods = podSandboxesFrom(podOptions);
   const containers = pods && criContainersFrom(podOptions, pods);
@@ -100,6 +101,7 @@ export async function startCri(
       cniConfDir: options.cniConfDir,
       cniBinDirs: options.cniBinDirs,
       sandboxImage: options.sandboxImage,
+      netnsDir: options.netnsDir,
     },
     'CRI serving',
   );

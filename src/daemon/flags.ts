@@ -17,6 +17,7 @@ import { DEFAULT_ADDRESS, parseUnixAddress } from '../api/address.js';
 import { formatGoDuration, parseGoDuration } from '../api/duration.js';
 // The small modules only: berthd without --cri-listen loads none of the CRI.
 import { DEFAULT_CNI_BIN_DIRS, DEFAULT_CNI_CONF_DIR } from '../cri/network-status.js';
+import { DEFAULT_NETNS_DIR } from '../cri/netns.js';
 import { parseReference } from '../images/reference.js';
 import { DEFAULT_RUNTIME, DEFAULT_START_TIMEOUT_MS } from '../runtime/index.js';
 import { DEFAULT_RETAIN_COUNT } from '../supervisor/journal.js';
@@ -59,6 +60,8 @@ export interface DaemonOptions {
   sandboxImage: string;
   /** Where the CRI streaming server (exec, attach, port-forward) listens. */
   streamingAddress: { host: string; port: number };
+  /** Where pods' network namespaces are bound (absolute). */
+  netnsDir: string;
 }
 
 export type ParseResult =
@@ -173,6 +176,7 @@ const VALUE_FLAGS = new Set([
   'cni-bin-dir',
   'sandbox-image',
   'streaming-address',
+  'netns-dir',
 ]);
 
 /** strconv.ParseBool, as Go's flag package reads `-debug=VALUE`. */
@@ -297,6 +301,7 @@ function program(version: string): Command {
       'where the CRI streaming server (exec, attach, port-forward) listens',
       DEFAULT_STREAMING_ADDRESS,
     )
+    .option('--netns-dir <dir>', 'where pods’ network namespaces are bound', DEFAULT_NETNS_DIR)
     .allowExcessArguments(false)
     .allowUnknownOption(false)
     .exitOverride()
@@ -322,6 +327,7 @@ interface Parsed {
   cniBinDir?: string[];
   sandboxImage: string;
   streamingAddress: string;
+  netnsDir: string;
 }
 
 /**
@@ -372,6 +378,7 @@ export function parseFlags(
   for (const [flag, dir] of [
     ['--store', flags.store],
     ['--cni-conf-dir', flags.cniConfDir],
+    ['--netns-dir', flags.netnsDir],
     ...(flags.cniBinDir ?? []).map((dir) => ['--cni-bin-dir', dir]),
   ] as const) {
     if (dir === '') throw new FlagError(`${flag} must not be empty`);
@@ -399,6 +406,7 @@ export function parseFlags(
       cniBinDirs: flags.cniBinDir ? flags.cniBinDir.map(absolute) : [...DEFAULT_CNI_BIN_DIRS],
       sandboxImage: flags.sandboxImage,
       streamingAddress,
+      netnsDir: absolute(flags.netnsDir),
     },
   };
 }

@@ -52,6 +52,8 @@ export class RegistryClient {
     const scheme = isInsecure(ref.domain, options.insecureRegistries) ? 'http' : 'https';
     this.base = `${scheme}://${registryHost(ref.domain)}/v2/${ref.path}`;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const registryToken = options.credentials?.registryToken;
+    if (registryToken) this.#authorization = `Bearer ${registryToken}`;
   }
 
   /**
@@ -59,7 +61,8 @@ export class RegistryClient {
    * answers the challenge once and asks again.
    */
   async #request(url: string, headers: Record<string, string>, idle: IdleTimer): Promise<Response> {
-    let answered = false;
+    // A registry token is the whole answer: a 401 to it is a refusal, no challenge to answer.
+    let answered = Boolean(this.options.credentials?.registryToken);
     for (;;) {
       const response = await this.#fetch(
         url,

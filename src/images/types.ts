@@ -21,12 +21,14 @@ export interface Platform {
   variant?: string;
 }
 
-/** Credentials for one registry: a user and password (or identity token). */
+/** Credentials for one registry: a user and password (or identity token, or registry token). */
 export interface Credentials {
   username?: string;
   password?: string;
   /** A refresh token (docker's `identitytoken`), exchanged at the token server. */
   identityToken?: string;
+  /** A bearer token for the registry itself (the CRI's `registry_token`): sent as it is, no token server asked. */
+  registryToken?: string;
 }
 
 export interface PullProgress {

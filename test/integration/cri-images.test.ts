@@ -283,6 +283,48 @@ describe(
       }
     });
 
+    test('registry_token: a bearer token is sent as it is (no token server asked); a forged one is Unauthenticated', async () => {
+      // The token a kubelet's credential provider would hand over: from the registry's token server.
+      const challenge = await fetch(`http://${authRegistry.host}/v2/`);
+      const header = challenge.headers.get('www-authenticate') ?? '';
+      const realm = /realm="([^"]+)"/.exec(header)?.[1];
+      const service = /service="([^"]+)"/.exec(header)?.[1];
+      assert.ok(realm && service, header);
+      const tokenUrl = new URL(realm);
+      tokenUrl.searchParams.set('service', service);
+      tokenUrl.searchParams.set('scope', 'repository:busybox:pull');
+      const basic = Buffer.from(`${credentials.username}:${credentials.password}`).toString(
+        'base64',
+      );
+      const answer = await fetch(tokenUrl, { headers: { authorization: `Basic ${basic}` } });
+      assert.equal(answer.status, 200);
+      const { token } = (await answer.json()) as { token: string };
+
+      const pull = (registryToken: string) =>
+        call<object, { imageRef: string }>(client, 'pullImage', {
+          image: { image: authRef, annotations: {} },
+          auth: {
+            username: '',
+            password: '',
+            auth: '',
+            serverAddress: '',
+            identityToken: '',
+            registryToken,
+          },
+          sandboxConfig: undefined,
+        });
+      const tokensBefore = { ...authRegistry.tokenRequests };
+      await assert.rejects(
+        pull(`${token}x`),
+        (err: { code?: number; details?: string }) =>
+          err.code === status.UNAUTHENTICATED &&
+          /registry refused access \(401\)/.test(err.details!),
+      );
+      const pulled = await pull(token);
+      assert.equal(pulled.imageRef, built.config.digest);
+      assert.deepEqual(authRegistry.tokenRequests, tokensBefore, 'the token server was not asked');
+    });
+
     test('a pull the client gives up on is given up by berthd too (the store is free again at once)', async () => {
       // A "registry" that accepts and never answers: only the cancellation can end the pull early.
       const sockets = new Set<Socket>();

@@ -49,6 +49,7 @@ test('defaults', () => {
     cniBinDirs: ['/usr/lib/cni', '/opt/cni/bin'],
     sandboxImage: 'registry.k8s.io/pause:3.9',
     streamingAddress: { host: '127.0.0.1', port: 0 },
+    netnsDir: '/run/berth/netns',
   });
   assert.equal(DEFAULT_ADDRESS, 'unix:///run/berth/berthd.sock');
 });
@@ -241,6 +242,13 @@ test('CRI flags: --cri-listen, --store, --cni-conf-dir, repeated --cni-bin-dir, 
     host: '0.0.0.0',
     port: 0,
   });
+});
+
+test('--netns-dir: where pods’ network namespaces are bound, made absolute, never empty', () => {
+  assert.equal(run(['--netns-dir', '/var/run/netns']).netnsDir, '/var/run/netns');
+  assert.equal(run(['-netns-dir=ns'], '/srv/berth').netnsDir, '/srv/berth/ns');
+  refused(['--netns-dir', ''], /--netns-dir must not be empty/);
+  refused(['--netns-dir'], /flag needs an argument: -netns-dir/);
 });
 
 test('bad CRI flags are clear errors', () => {

@@ -152,9 +152,11 @@ test('credentialsFor: username/password, auth, identity token; none for another 
     (err: unknown) =>
       err instanceof InvalidArgumentError && /auth.auth must be base64/.test(err.message),
   );
-  assert.throws(
-    () => credentialsFor(ref, auth({ registryToken: 'x' })),
-    (err: unknown) => err instanceof InvalidArgumentError && /registry_token/.test(err.message),
+  // registry_token: a bearer token sent as it is; it wins over credentials to exchange.
+  assert.deepEqual(credentialsFor(ref, auth({ registryToken: 'tok' })), { registryToken: 'tok' });
+  assert.deepEqual(
+    credentialsFor(ref, auth({ registryToken: 'tok', username: 'u', password: 'p' })),
+    { registryToken: 'tok' },
   );
 });
 

@@ -17,7 +17,7 @@ import {
   InvalidPodConfigError,
   PodSandboxNotFoundError,
 } from '../../src/cri/pod-errors.js';
-import { pauseContainerConfig, podRecordDraft } from '../../src/cri/pod-spec.js';
+import { expandSlice, pauseContainerConfig, podRecordDraft } from '../../src/cri/pod-spec.js';
 import type { PodRecord } from '../../src/cri/sandbox-store.js';
 import { defaultBundleConfig } from '../../src/runtime/index.js';
 
@@ -100,6 +100,31 @@ test("the host's network, PID and IPC: none of those namespaces, no hostname, th
   assert.equal(own.namespaces.pid, 'pod');
 });
 
+test('systemd slice cgroup parents (the kubelet’s systemd driver) are made their cgroupfs paths', () => {
+  assert.equal(expandSlice('kubepods.slice'), '/kubepods.slice');
+  assert.equal(
+    expandSlice('kubepods-besteffort-pod5b0e_11ee.slice'),
+    '/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod5b0e_11ee.slice',
+  );
+  assert.equal(expandSlice('-.slice'), '/');
+  for (const bad of ['kubepods', '.slice', 'a--b.slice', '-a.slice', 'a-.slice', 'a/b.slice']) {
+    assert.equal(expandSlice(bad), undefined, bad);
+  }
+  const uid = '5b0e11ee-aaaa-bbbb';
+  const pod = record(
+    config({ linux: { cgroupParent: `kubepods-burstable-pod${uid.replaceAll('-', '_')}.slice` } }),
+  );
+  const parent = `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod5b0e11ee_aaaa_bbbb.slice`;
+  assert.equal(pod.cgroupParent, parent);
+  const spec = pauseContainerConfig(
+    defaultBundleConfig('rootfs'),
+    pod,
+    files,
+    '/run/berth/netns/x',
+  );
+  assert.equal((spec.linux as { cgroupsPath: string }).cgroupsPath, `${parent}/${'a'.repeat(64)}`);
+});
+
 // Bad configs: each an InvalidPodConfigError or InvalidArgumentError, INVALID_ARGUMENT on the wire.
 const badConfigs: Array<[string, PodSandboxConfig | undefined, string?]> = [
   ['no config', undefined],
@@ -115,6 +140,11 @@ const badConfigs: Array<[string, PodSandboxConfig | undefined, string?]> = [
   ['relative log dir', config({ logDirectory: 'logs' })],
   ['cgroup parent climbing', config({ linux: { cgroupParent: '/a/../..' } })],
   ['relative cgroup parent', config({ linux: { cgroupParent: 'kubepods' } })],
+  ['slice with an empty component', config({ linux: { cgroupParent: 'kubepods--x.slice' } })],
+  ['slice starting with a dash', config({ linux: { cgroupParent: '-kubepods.slice' } })],
+  ['bare .slice', config({ linux: { cgroupParent: '.slice' } })],
+  ['slice with a space', config({ linux: { cgroupParent: 'kube pods.slice' } })],
+  ['slice with a colon', config({ linux: { cgroupParent: 'kubepods.slice:cri:x' } })],
   ['bad sysctl name', config({ linux: { sysctls: { 'net.core;rm': '1' } } })],
   [
     'port 0',
