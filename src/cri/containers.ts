@@ -22,12 +22,7 @@ import {
   type BundleImage,
   type BundleStore,
 } from '../images/index.js';
-import {
-  InitProcessID,
-  mountPoints,
-  writeFileAtomicAsync,
-  type Resource,
-} from '../runtime/index.js';
+import { InitProcessID, mountPoints, writeFileAtomicAsync } from '../runtime/index.js';
 import { EventType, type SupervisorApi, type SupervisorEvent } from '../supervisor/types.js';
 import {
   ContainerState,

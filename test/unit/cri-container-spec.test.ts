@@ -272,11 +272,21 @@ test('exit reasons, and resources recorded (JSON-safe) and updated', () => {
   const recorded = recordResources(resources);
   assert.deepEqual(JSON.parse(JSON.stringify(recorded)), recorded);
   assert.deepEqual(wireResources(recorded), resources);
-  assert.deepEqual(linuxResourcesToUpdate(resources), {
+  // Without a swap controller no swap limit; with one, swap = the memory limit (containerd's rule).
+  const host = { cgroupVersion: 1 as const, hugetlb: false, capabilities: [] };
+  const cpuAndMemory = {
     cpuShares: 512,
     cpuPeriod: 100000,
     cpuQuota: 50000,
     cpusetCpus: '0',
     memory: 64 * 1024 * 1024,
+  };
+  assert.deepEqual(
+    linuxResourcesToUpdate(resources, { ...host, swapController: false }),
+    cpuAndMemory,
+  );
+  assert.deepEqual(linuxResourcesToUpdate(resources, { ...host, swapController: true }), {
+    ...cpuAndMemory,
+    memorySwap: 64 * 1024 * 1024,
   });
 });
