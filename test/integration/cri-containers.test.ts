@@ -596,6 +596,46 @@ describe(
       for (const gone of [id, other]) assertNothingLeftOf(gone);
     });
 
+    test('exec (streaming and ExecSync) and stats on a CRI container, through crictl', async () => {
+      const pod = await runPod('exec');
+      const id = await create(pod, 'sleeper', {
+        command: ['/bin/sh', '-c'],
+        args: ['echo ready; exec sleep 1000'],
+      });
+      assert.equal((await cri(['start', id])).status, 0);
+      await waitState(id, 'CONTAINER_RUNNING');
+      // A unique prefix is enough, as for every container RPC.
+      const streamed = await cri([
+        'exec',
+        id.slice(0, 12),
+        '/bin/sh',
+        '-c',
+        'echo out; echo err >&2',
+      ]);
+      assert.equal(streamed.status, 0, streamed.stderr);
+      assert.equal(streamed.stdout, 'out\n');
+      assert.match(streamed.stderr, /err/);
+      // crictl 1.26 says a non-zero ExecSync exit code in its error (and exits 1).
+      const failed = await cri(['exec', '-s', id, '/bin/sh', '-c', 'echo sync >&2; exit 3']);
+      assert.equal(failed.status, 1);
+      assert.match(failed.stderr, /exited with 3: sync/);
+      const hostname = await cri(['exec', '-s', id, 'cat', '/etc/hostname']);
+      assert.equal(hostname.stdout.trim(), 'exec', 'the exec is in the pod’s UTS namespace');
+      const stats = await cri(['stats', '-o', 'json', id]);
+      assert.equal(stats.status, 0, stats.stderr);
+      const parsed = JSON.parse(stats.stdout) as {
+        stats: Array<{
+          attributes: { id: string };
+          memory: { workingSetBytes: { value: string } };
+        }>;
+      };
+      assert.equal(parsed.stats.length, 1);
+      assert.equal(parsed.stats[0]!.attributes.id, id);
+      assert.ok(Number(parsed.stats[0]!.memory.workingSetBytes.value) > 0, 'a working set');
+      assert.equal((await cri(['rmp', '-f', pod.id])).status, 0);
+      assertNothingLeftOf(id);
+    });
+
     test('berthd killed with SIGKILL: restarted, it has every container, the output written while down, the exit while down', async () => {
       const pod = await runPod('restart');
       const ticker = await create(pod, 'ticker', {

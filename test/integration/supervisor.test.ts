@@ -345,7 +345,10 @@ describe('restart', () => {
         (err: unknown) => (err as { code?: string }).code === 'ERR_BUNDLE_NOT_FOUND',
       );
       await assert.rejects(supervisor.signal('nobody', 'init', 9), ContainerNotFoundError);
-      await assert.rejects(supervisor.signal('nobody', 'init', 0), /signal must be/);
+      await assert.rejects(
+        supervisor.signal('nobody', 'init', 0),
+        /signal 0 is not a signal number \(1-64\)/,
+      );
       const id = uniqueId('bad');
       await supervisor.createContainer({ id, bundlePath: box.bundle({ args: ['sleep', '100'] }) });
       await assert.rejects(
