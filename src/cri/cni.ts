@@ -18,6 +18,7 @@ import { podIps, readResult, type CniResult } from './cni-result.js';
 import { AttachmentStore, type AttachmentRecord, type PortMapping } from './cni-store.js';
 import { CniAttachmentNotFoundError, CniConfigError } from './network-errors.js';
 import { DEFAULT_CNI_BIN_DIRS, DEFAULT_CNI_CONF_DIR } from './network-status.js';
+import { KeyedQueue } from './keyed-queue.js';
 
 export { DEFAULT_CNI_CONF_DIR };
 export type { PortMapping };
@@ -69,7 +70,7 @@ export class CniNetwork {
   readonly #store: AttachmentStore;
   readonly #timeoutMs: number;
   /** One operation at a time per attachment: a DEL racing its own ADD would leak. */
-  readonly #queues = new Map<string, Promise<unknown>>();
+  readonly #queue = new KeyedQueue();
 
   constructor(options: CniOptions) {
     this.confDir = options.confDir ?? DEFAULT_CNI_CONF_DIR;
@@ -293,18 +294,7 @@ export class CniNetwork {
   }
 
   #serialized<T>(id: { containerId: string; ifName: string }, run: () => Promise<T>): Promise<T> {
-    const key = `${id.containerId}@${id.ifName}`;
-    const previous = this.#queues.get(key) ?? Promise.resolve();
-    const next = previous.then(run, run);
-    const settled = next.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#queues.set(key, settled);
-    void settled.then(() => {
-      if (this.#queues.get(key) === settled) this.#queues.delete(key);
-    });
-    return next;
+    return this.#queue.run(`${id.containerId}@${id.ifName}`, run);
   }
 }
 

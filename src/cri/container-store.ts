@@ -6,9 +6,10 @@
  * holds the container's stdio FIFOs, and `events.cursor` the timestamp of
  * the last supervisor event applied (a restart replays from there).
  */
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrnoException, validateId, writeFileAtomicAsync } from '../runtime/index.js';
+import { RecordDir } from './record-dir.js';
 
 export type ContainerRecordState = 'CREATED' | 'RUNNING' | 'EXITED';
 
@@ -74,51 +75,13 @@ export interface ContainerRecord {
   holder?: { pid: number; starttime: string };
 }
 
-export class ContainerStore {
-  constructor(readonly dir: string) {}
-
-  path(id: string): string {
-    return join(this.dir, `${validateId('container id', id)}.json`);
+export class ContainerStore extends RecordDir<ContainerRecord> {
+  constructor(dir: string) {
+    super(dir, 'container id', 0o700);
   }
 
   ioDir(id: string): string {
     return join(this.dir, validateId('container id', id));
-  }
-
-  async save(record: ContainerRecord): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    await writeFileAtomicAsync(this.path(record.id), JSON.stringify(record, null, 2));
-  }
-
-  async load(id: string): Promise<ContainerRecord | undefined> {
-    try {
-      return JSON.parse(await readFile(this.path(id), 'utf8')) as ContainerRecord;
-    } catch (err) {
-      if (isErrnoException(err, 'ENOENT')) return undefined;
-      throw err;
-    }
-  }
-
-  async remove(id: string): Promise<void> {
-    await rm(this.path(id), { force: true });
-  }
-
-  /** Every record; one unreadable (a torn disk) is skipped rather than hiding all the others. */
-  async list(): Promise<ContainerRecord[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.dir);
-    } catch (err) {
-      if (isErrnoException(err, 'ENOENT')) return [];
-      throw err;
-    }
-    const records: ContainerRecord[] = [];
-    for (const name of names) {
-      if (!/^[0-9a-f]{64}\.json$/.test(name)) continue;
-      const record = await this.load(name.slice(0, -'.json'.length)).catch(() => undefined);
-      if (record) records.push(record);
-    }
-    return records;
   }
 
   /** The timestamp of the last supervisor event applied; 0 when none was. */

@@ -67,6 +67,7 @@ import { ContainerStore, type ContainerRecord, type RecordedResources } from './
 import { nowNs } from './logs.js';
 import { SANDBOX_LABEL, type PodSandboxes } from './pods.js';
 import type { SessionStreams } from './streaming/types.js';
+import { KeyedQueue } from './keyed-queue.js';
 
 /** The label marking a supervisor container as a CRI container (not a pause container). */
 export const CRI_CONTAINER_LABEL = 'io.berth.cri.kind=container';
@@ -181,7 +182,7 @@ export class CriContainers implements CriContainerLookup {
   readonly store: ContainerStore;
   readonly #options: CriContainersOptions;
   /** One operation at a time per container (and per pod for creates: names are unique in a pod). */
-  readonly #queues = new Map<string, Promise<unknown>>();
+  readonly #queue = new KeyedQueue();
   /** Record updates (load, change, save) one at a time per container. */
   readonly #writes = new Map<string, Promise<unknown>>();
   readonly #outputs = new Map<string, ContainerOutput>();
@@ -830,16 +831,6 @@ export class CriContainers implements CriContainerLookup {
   }
 
   #serialized<T>(key: string, run: () => Promise<T>): Promise<T> {
-    const previous = this.#queues.get(key) ?? Promise.resolve();
-    const next = previous.then(run, run);
-    const settled = next.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#queues.set(key, settled);
-    void settled.then(() => {
-      if (this.#queues.get(key) === settled) this.#queues.delete(key);
-    });
-    return next;
+    return this.#queue.run(key, run);
   }
 }

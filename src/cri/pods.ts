@@ -41,6 +41,7 @@ import { writePodFiles, type PodFiles } from './pod-files.js';
 import { pauseContainerConfig, podRecordDraft } from './pod-spec.js';
 import type { PodNetworks } from './pod-network.js';
 import { SandboxStore, type PodRecord } from './sandbox-store.js';
+import { KeyedQueue } from './keyed-queue.js';
 
 /** The kubelet's default sandbox image (what berthd's --sandbox-image defaults to). */
 export const DEFAULT_SANDBOX_IMAGE = 'registry.k8s.io/pause:3.9';
@@ -86,7 +87,7 @@ export class PodSandboxes {
   readonly sandboxImage: string;
   readonly #options: PodSandboxesOptions;
   /** One operation at a time per sandbox: a stop racing a remove would leak. */
-  readonly #queues = new Map<string, Promise<unknown>>();
+  readonly #queue = new KeyedQueue();
 
   constructor(options: PodSandboxesOptions) {
     this.#options = options;
@@ -403,16 +404,6 @@ export class PodSandboxes {
   }
 
   #serialized<T>(id: string, run: () => Promise<T>): Promise<T> {
-    const previous = this.#queues.get(id) ?? Promise.resolve();
-    const next = previous.then(run, run);
-    const settled = next.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#queues.set(id, settled);
-    void settled.then(() => {
-      if (this.#queues.get(id) === settled) this.#queues.delete(id);
-    });
-    return next;
+    return this.#queue.run(id, run);
   }
 }
