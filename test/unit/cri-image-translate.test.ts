@@ -57,18 +57,20 @@ function auth(fields: Partial<AuthConfig>): AuthConfig {
   };
 }
 
-test('requestedImage: an empty, blank or missing spec is INVALID_ARGUMENT naming the RPC', () => {
-  for (const spec of [
-    undefined,
-    { image: '', annotations: {} },
-    { image: '  ', annotations: {} },
-  ]) {
+for (const [what, spec] of [
+  ['a missing spec', undefined],
+  ['an empty image', { image: '', annotations: {} }],
+  ['a blank image', { image: '  ', annotations: {} }],
+] as const)
+  test(`requestedImage: ${what} is INVALID_ARGUMENT naming the RPC`, () => {
     assert.throws(
       () => requestedImage('PullImage', spec),
       (err: unknown) =>
         err instanceof InvalidArgumentError && /^PullImage: image spec must name/.test(err.message),
     );
-  }
+  });
+
+test('requestedImage: a NUL is refused; a name is taken as it is', () => {
   assert.throws(
     () => requestedImage('X', { image: 'a\0b', annotations: {} }),
     InvalidArgumentError,
@@ -160,28 +162,27 @@ test('credentialsFor: username/password, auth, identity token; none for another 
   );
 });
 
-test('imageStatusFromError: the images layer’s codes as gRPC statuses, messages kept', () => {
-  const cases: [Error, status][] = [
-    [new InvalidReferenceError('A', 'bad'), status.INVALID_ARGUMENT],
-    [new InvalidArgumentError('empty'), status.INVALID_ARGUMENT],
-    [new ImageNotFoundError('x'), status.NOT_FOUND],
-    [new RegistryAuthError('refused (401)', 401, 'http://r'), status.UNAUTHENTICATED],
-    [new RegistryAuthError('refused (403)', 403, 'http://r'), status.PERMISSION_DENIED],
-    [new RegistryError('connection refused', 0, 'http://r'), status.UNAVAILABLE],
-    [new RegistryTimeoutError('http://r', 5), status.DEADLINE_EXCEEDED],
-    [new DigestMismatchError('a', 'b', 'layer'), status.DATA_LOSS],
-    [new ImageInUseError('x', ['c1']), status.FAILED_PRECONDITION],
-    [
-      new StoreError('full', '/s', { cause: Object.assign(new Error('x'), { code: 'ENOSPC' }) }),
-      status.RESOURCE_EXHAUSTED,
-    ],
-    [new StoreError('denied', '/s'), status.INTERNAL],
-    [Object.assign(new Error('aborted'), { name: 'AbortError' }), status.CANCELLED],
-    [new Error('surprise'), status.INTERNAL],
-  ];
-  for (const [err, code] of cases) {
+const imageErrorCases: [Error, status][] = [
+  [new InvalidReferenceError('A', 'bad'), status.INVALID_ARGUMENT],
+  [new InvalidArgumentError('empty'), status.INVALID_ARGUMENT],
+  [new ImageNotFoundError('x'), status.NOT_FOUND],
+  [new RegistryAuthError('refused (401)', 401, 'http://r'), status.UNAUTHENTICATED],
+  [new RegistryAuthError('refused (403)', 403, 'http://r'), status.PERMISSION_DENIED],
+  [new RegistryError('connection refused', 0, 'http://r'), status.UNAVAILABLE],
+  [new RegistryTimeoutError('http://r', 5), status.DEADLINE_EXCEEDED],
+  [new DigestMismatchError('a', 'b', 'layer'), status.DATA_LOSS],
+  [new ImageInUseError('x', ['c1']), status.FAILED_PRECONDITION],
+  [
+    new StoreError('full', '/s', { cause: Object.assign(new Error('x'), { code: 'ENOSPC' }) }),
+    status.RESOURCE_EXHAUSTED,
+  ],
+  [new StoreError('denied', '/s'), status.INTERNAL],
+  [Object.assign(new Error('aborted'), { name: 'AbortError' }), status.CANCELLED],
+  [new Error('surprise'), status.INTERNAL],
+];
+for (const [err, code] of imageErrorCases)
+  test(`imageStatusFromError: ${err.constructor.name} "${err.message}" is ${status[code]}, its message kept`, () => {
     const result = imageStatusFromError(err);
-    assert.equal(result.code, code, `${err.constructor.name}: ${err.message}`);
+    assert.equal(result.code, code);
     assert.equal(result.details, err.message);
-  }
-});
+  });
