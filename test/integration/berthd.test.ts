@@ -552,11 +552,11 @@ describe('berthd as a daemon', () => {
     assert.deepEqual(await stopBerthd(first), { code: 0, signal: null });
   });
 
-  test('bad flags: exit 2 with the reason', async () => {
-    for (const [args, pattern] of [
-      [['--start-timeout', '15x'], /invalid duration "15x"/],
-      [['--no-such-flag'], /unknown option '--no-such-flag'/],
-    ] as const) {
+  for (const [args, pattern] of [
+    [['--start-timeout', '15x'], /invalid duration "15x"/],
+    [['--no-such-flag'], /unknown option '--no-such-flag'/],
+  ] as const)
+    test(`bad flags, ${args.join(' ')}: exit 2 with the reason`, async () => {
       const child = spawn(berthdPath, [...args], { stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
@@ -565,8 +565,7 @@ describe('berthd as a daemon', () => {
       );
       assert.equal(code, 2);
       assert.match(stderr, pattern);
-    }
-  });
+    });
 
   test('SIGTERM: exits 0, containers keep running, the next berthd picks them up', async () => {
     const { stateDir, socket } = newStateDir('restart');

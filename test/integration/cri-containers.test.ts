@@ -601,6 +601,8 @@ describe(
       const id = await create(pod, 'sleeper', {
         command: ['/bin/sh', '-c'],
         args: ['echo ready; exec sleep 1000'],
+        // A cwd every root has: where runc runs inside a chroot, an exec lands in the host's root (a runc limit).
+        working_dir: '/',
       });
       assert.equal((await cri(['start', id])).status, 0);
       await waitState(id, 'CONTAINER_RUNNING');
@@ -619,7 +621,7 @@ describe(
       const failed = await cri(['exec', '-s', id, '/bin/sh', '-c', 'echo sync >&2; exit 3']);
       assert.equal(failed.status, 1);
       assert.match(failed.stderr, /exited with 3: sync/);
-      const hostname = await cri(['exec', '-s', id, 'cat', '/etc/hostname']);
+      const hostname = await cri(['exec', '-s', id, 'cat', '/proc/sys/kernel/hostname']);
       assert.equal(hostname.stdout.trim(), 'exec', 'the exec is in the pod’s UTS namespace');
       const stats = await cri(['stats', '-o', 'json', id]);
       assert.equal(stats.status, 0, stats.stderr);

@@ -264,39 +264,39 @@ test('wrong digest, truncated blob, corrupt config: typed errors, no blob or par
   assertNothingHalfMade(manifest.root);
 });
 
-test('hostile layers: "..", a symlink parent, hard links out of the layer are refused, nothing written outside', async () => {
-  const outside = join(base, 'outside');
-  mkdirSync(outside);
-  const hostile: [string, LayerEntry[]][] = [
-    ['dotdot', [{ name: `../../../../../../..${outside}/dotdot`, data: 'x' }]],
+/** The hostile layers, aimed at `outside` (where nothing may ever be written). */
+const hostileLayers = (outside: string): [string, LayerEntry[]][] => [
+  ['dotdot', [{ name: `../../../../../../..${outside}/dotdot`, data: 'x' }]],
+  [
+    'symlink',
     [
-      'symlink',
-      [
-        { name: 'esc', type: 'symlink', linkname: outside },
-        { name: 'esc/through-symlink', data: 'x' },
-      ],
+      { name: 'esc', type: 'symlink', linkname: outside },
+      { name: 'esc/through-symlink', data: 'x' },
     ],
+  ],
+  [
+    'relative-symlink',
     [
-      'relative-symlink',
-      [
-        { name: 'esc', type: 'symlink', linkname: '../../../../../../../../..' },
-        { name: 'esc/tmp/x', data: 'x' },
-      ],
+      { name: 'esc', type: 'symlink', linkname: '../../../../../../../../..' },
+      { name: 'esc/tmp/x', data: 'x' },
     ],
+  ],
+  ['hardlink-dotdot', [{ name: 'passwd', type: 'link', linkname: '../../../../../../etc/passwd' }]],
+  ['hardlink-absent', [{ name: 'passwd', type: 'link', linkname: '/etc/passwd' }]],
+  [
+    'hardlink-through-symlink',
     [
-      'hardlink-dotdot',
-      [{ name: 'passwd', type: 'link', linkname: '../../../../../../etc/passwd' }],
+      { name: 'etc', type: 'symlink', linkname: '/etc' },
+      { name: 'passwd', type: 'link', linkname: 'etc/passwd' },
     ],
-    ['hardlink-absent', [{ name: 'passwd', type: 'link', linkname: '/etc/passwd' }]],
-    [
-      'hardlink-through-symlink',
-      [
-        { name: 'etc', type: 'symlink', linkname: '/etc' },
-        { name: 'passwd', type: 'link', linkname: 'etc/passwd' },
-      ],
-    ],
-  ];
-  for (const [name, entries] of hostile) {
+  ],
+];
+
+for (const [name] of hostileLayers('/outside'))
+  test(`hostile layer ${name}: refused, nothing written outside, nothing half-made`, async () => {
+    const outside = join(base, 'outside');
+    mkdirSync(outside, { recursive: true });
+    const [, entries] = hostileLayers(outside).find(([n]) => n === name)!;
     const dir = join(base, `hostile-${name}`);
     const image = await buildTestImage(dir, 'tag', {
       layers: [[{ name: 'ok', data: 'fine' }], entries],
@@ -320,8 +320,7 @@ test('hostile layers: "..", a symlink parent, hard links out of the layer are re
     assert.ok(list(root, 'layers/sha256').length <= 1);
     await store.prune();
     assert.deepEqual(list(root, 'layers/sha256'), []);
-  }
-});
+  });
 
 test('a full disk (ENOSPC on a small tmpfs store): StoreError naming the path, nothing half-made', async (t) => {
   const root = join(base, 'tmpfs');
@@ -349,28 +348,29 @@ test('a full disk (ENOSPC on a small tmpfs store): StoreError naming the path, n
   }
 });
 
-test('a corrupt layer stream and a layer whose tar is not its diff id: typed errors, no layer, the blob dropped', async () => {
-  const cases: [
-    string,
-    (good: Buffer) => { blob: Buffer; diffId: string },
-    (err: unknown) => boolean,
-  ][] = [
-    [
-      'corrupt-gzip',
-      (good) => ({
-        blob: Buffer.concat([gzipSync(good).subarray(0, 200), Buffer.alloc(300, 7)]),
-        diffId: sha256(good),
-      }),
-      (err) => err instanceof images.InvalidImageError && err.code === 'ERR_IMAGE_INVALID',
-    ],
-    [
-      'wrong-diff-id',
-      (good) => ({ blob: gzipSync(good), diffId: sha256('something else') }),
-      (err) =>
-        err instanceof DigestMismatchError && /uncompressed layer/.test((err as Error).message),
-    ],
-  ];
-  for (const [name, make, expected] of cases) {
+const badLayerCases: [
+  string,
+  (good: Buffer) => { blob: Buffer; diffId: string },
+  (err: unknown) => boolean,
+][] = [
+  [
+    'corrupt-gzip',
+    (good) => ({
+      blob: Buffer.concat([gzipSync(good).subarray(0, 200), Buffer.alloc(300, 7)]),
+      diffId: sha256(good),
+    }),
+    (err) => err instanceof images.InvalidImageError && err.code === 'ERR_IMAGE_INVALID',
+  ],
+  [
+    'wrong-diff-id',
+    (good) => ({ blob: gzipSync(good), diffId: sha256('something else') }),
+    (err) =>
+      err instanceof DigestMismatchError && /uncompressed layer/.test((err as Error).message),
+  ],
+];
+
+for (const [name, make, expected] of badLayerCases)
+  test(`a layer that is ${name}: a typed error, no layer, the blob dropped`, async () => {
     const dir = join(base, `layout-${name}`);
     const layout = new OciLayout(dir);
     const { blob, diffId } = make(
@@ -405,5 +405,4 @@ test('a corrupt layer stream and a layer whose tar is not its diff id: typed err
       !existsSync(join(root, 'blobs/sha256', layer.digest.slice(7))),
       `${name}: the bad blob is dropped`,
     );
-  }
-});
+  });

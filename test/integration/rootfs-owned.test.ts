@@ -128,25 +128,24 @@ describe('a container that owns its rootfs', () => {
     assert.equal(existsSync(bundle), false);
   });
 
-  test('a berth-rootfs.json that is wrong is refused at create, and nothing is made', async () => {
-    const long = overlayBundle(['true']);
-    writeFileSync(
-      join(long, 'berth-rootfs.json'),
+  for (const [what, content] of [
+    [
+      'an option longer than a page',
       JSON.stringify({
         mounts: [{ type: 'overlay', source: 'overlay', options: [`lowerdir=${'x'.repeat(5000)}`] }],
       }),
-    );
-    const torn = overlayBundle(['true']);
-    writeFileSync(join(torn, 'berth-rootfs.json'), '{"mounts": [');
-    const injected = overlayBundle(['true']);
-    writeFileSync(
-      join(injected, 'berth-rootfs.json'),
+    ],
+    ['torn JSON', '{"mounts": ['],
+    [
+      'an option smuggling others in with a comma',
       JSON.stringify({ mounts: [{ type: 'overlay', source: 'overlay', options: ['ro,bind'] }] }),
-    );
-    for (const bundle of [long, torn, injected]) {
+    ],
+  ] as const)
+    test(`a berth-rootfs.json with ${what} is refused at create, and nothing is made`, async () => {
+      const bundle = overlayBundle(['true']);
+      writeFileSync(join(bundle, 'berth-rootfs.json'), content);
       const id = uniqueId();
       await assert.rejects(Container.create({ root, id, bundle }), InvalidBundleConfigError);
       assert.equal(existsSync(join(root, id)), false, 'no state folder');
-    }
-  });
+    });
 });

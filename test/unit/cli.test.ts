@@ -51,14 +51,17 @@ test('addresses: unix:///path, unix:/path and /path; anything else is a usage er
   });
   assert.equal(parseAddress('unix:/tmp/s.sock').address, 'unix:///tmp/s.sock');
   assert.equal(parseAddress('/tmp/s.sock').address, 'unix:///tmp/s.sock');
-  for (const bad of [
-    'tcp://127.0.0.1:1',
-    'unix://relative/s.sock',
-    'berthd.sock',
-    `/${'x'.repeat(120)}`,
-  ])
-    assert.throws(() => parseAddress(bad), UsageError, bad);
 });
+
+for (const [what, bad] of [
+  ['a tcp address', 'tcp://127.0.0.1:1'],
+  ['a relative unix path', 'unix://relative/s.sock'],
+  ['a bare file name', 'berthd.sock'],
+  ['a path too long for a socket', `/${'x'.repeat(120)}`],
+] as const)
+  test(`parseAddress: ${what} is a UsageError`, () => {
+    assert.throws(() => parseAddress(bad), UsageError);
+  });
 
 test('isListening: no socket and a dead socket are false', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'berth-unit-'));
@@ -79,11 +82,14 @@ test('signals: names with or without SIG, any case, numbers, real-time offsets',
   assert.equal(parseSignal('64'), 64);
   assert.equal(parseSignal('RTMIN+2'), 36);
   assert.equal(parseSignal('SIGRTMAX'), 64);
-  for (const bad of ['0', '65', 'NOPE', '', 'SIGRTMIN+40'])
-    assert.throws(() => parseSignal(bad), UsageError, bad);
   assert.equal(signalName(9), 'SIGKILL');
   assert.equal(signalName(40), '40');
 });
+
+for (const bad of ['0', '65', 'NOPE', '', 'SIGRTMIN+40'])
+  test(`parseSignal: ${JSON.stringify(bad)} is a UsageError`, () => {
+    assert.throws(() => parseSignal(bad), UsageError);
+  });
 
 test('sizes, durations and times', () => {
   assert.equal(parseBytes('67108864'), 67108864n);
