@@ -107,7 +107,7 @@ describe('1. a failed start never touches a namesake it did not create', () => {
 });
 
 describe('2. every runtime call is bounded', () => {
-  test('a runtime that hangs on everything: run() and start() settle with ContainerStartTimeoutError near the timeout', async () => {
+  test('a runtime that hangs on everything: run() and start() settle with ContainerStartTimeoutError near the timeout', async (t) => {
     const pidFile = join(box.base, 'hung-pids');
     process.env.BERTH_HANG_ON = 'create run state delete';
     process.env.BERTH_HANG_PIDFILE = pidFile;
@@ -116,13 +116,15 @@ describe('2. every runtime call is bounded', () => {
       { runtime: fakeRuntime('hang-on-runtime'), timeout: 500 },
     );
     try {
-      for (const start of [() => container.run(), () => container.start()]) {
-        const began = Date.now();
-        await assert.rejects(start(), ContainerStartTimeoutError);
-        const elapsed = Date.now() - began;
-        assert.ok(elapsed >= 450 && elapsed < 3000, `settled after ${elapsed} ms`);
-        assert.deepEqual(readdirSync(container.dir), ['state.json']);
-      }
+      // Each form its own subtest: one failing does not hide the other.
+      for (const how of ['run', 'start'] as const)
+        await t.test(`${how}()`, async () => {
+          const began = Date.now();
+          await assert.rejects(container[how](), ContainerStartTimeoutError);
+          const elapsed = Date.now() - began;
+          assert.ok(elapsed >= 450 && elapsed < 3000, `settled after ${elapsed} ms`);
+          assert.deepEqual(readdirSync(container.dir), ['state.json']);
+        });
     } finally {
       delete process.env.BERTH_HANG_ON;
       delete process.env.BERTH_HANG_PIDFILE;
@@ -140,7 +142,7 @@ describe('2. every runtime call is bounded', () => {
     assertNothingLeft(box.root, [container.id]);
   });
 
-  test('pause, resume, update, status and delete honour an AbortSignal', async () => {
+  test('pause, resume, update, status and delete honour an AbortSignal', async (t) => {
     const pidFile = join(box.base, 'hung-pause');
     const container = await box.create(
       { args: ['sleep', '100'] },
@@ -150,16 +152,20 @@ describe('2. every runtime call is bounded', () => {
     process.env.BERTH_HANG_ON = 'pause resume update state';
     process.env.BERTH_HANG_PIDFILE = pidFile;
     try {
-      for (const call of [
-        (signal: AbortSignal) => container.pause({ signal }),
-        (signal: AbortSignal) => container.resume({ signal }),
-        (signal: AbortSignal) => container.updateResources({ cpuShares: 512 }, { signal }),
-        (signal: AbortSignal) => container.status({ signal }),
-      ]) {
-        const began = Date.now();
-        await assert.rejects(call(AbortSignal.timeout(200)), AbortError);
-        assert.ok(Date.now() - began < 1500);
-      }
+      for (const [name, call] of [
+        ['pause', (signal: AbortSignal) => container.pause({ signal })],
+        ['resume', (signal: AbortSignal) => container.resume({ signal })],
+        [
+          'update',
+          (signal: AbortSignal) => container.updateResources({ cpuShares: 512 }, { signal }),
+        ],
+        ['status', (signal: AbortSignal) => container.status({ signal })],
+      ] as const)
+        await t.test(`${name}()`, async () => {
+          const began = Date.now();
+          await assert.rejects(call(AbortSignal.timeout(200)), AbortError);
+          assert.ok(Date.now() - began < 1500);
+        });
     } finally {
       delete process.env.BERTH_HANG_ON;
       delete process.env.BERTH_HANG_PIDFILE;
@@ -425,7 +431,7 @@ describe('issue 14: forced deletes, runtime words, deletes after a hung start', 
       { how: 'start', stderr: 'terminal' },
     ] as const;
     for (const { how, stderr } of cases) {
-      test(`${how}() with stderr ${stderr ?? 'default'}: RuntimeError quoting the last lines`, async () => {
+      test(`${how}() with stderr ${stderr ?? 'default'}: RuntimeError quoting the last lines`, async (t) => {
         const container = await box.create(
           { args: ['sleep', '100'], terminal: stderr === 'terminal' },
           { runtime },
@@ -436,22 +442,23 @@ describe('issue 14: forced deletes, runtime words, deletes after a hung start', 
             : stderr === 'file'
               ? { stderr: join(box.base, `${container.id}.err`) }
               : {};
-        for (const lines of [1, 400]) {
-          const err = await withEnv({ BERTH_FAIL_LINES: String(lines) }, () =>
-            container[how]({ stdio }).then(
-              () => assert.fail('the start succeeded'),
-              (e: unknown) => e,
-            ),
-          );
-          assert.ok(err instanceof RuntimeError, `${lines} lines: ${String(err)}`);
-          assert.match(err.message, new RegExp(`boom ${lines} of ${lines}: the runtime broke$`));
-          assert.ok(err.message.length < 1100, `bounded: ${err.message.length} chars`);
-          if (lines > 1) {
-            assert.doesNotMatch(err.message, /boom 1 of/, 'the first lines are dropped');
-            assert.match(err.message, new RegExp(`boom ${lines - 1} of ${lines}`));
-          }
-          assert.deepEqual(readdirSync(container.dir), ['state.json']);
-        }
+        for (const lines of [1, 400])
+          await t.test(`${lines} line(s)`, async () => {
+            const err = await withEnv({ BERTH_FAIL_LINES: String(lines) }, () =>
+              container[how]({ stdio }).then(
+                () => assert.fail('the start succeeded'),
+                (e: unknown) => e,
+              ),
+            );
+            assert.ok(err instanceof RuntimeError, `${lines} lines: ${String(err)}`);
+            assert.match(err.message, new RegExp(`boom ${lines} of ${lines}: the runtime broke$`));
+            assert.ok(err.message.length < 1100, `bounded: ${err.message.length} chars`);
+            if (lines > 1) {
+              assert.doesNotMatch(err.message, /boom 1 of/, 'the first lines are dropped');
+              assert.match(err.message, new RegExp(`boom ${lines - 1} of ${lines}`));
+            }
+            assert.deepEqual(readdirSync(container.dir), ['state.json']);
+          });
         await container.delete();
         assertNothingLeft(box.root, [container.id]);
       });
@@ -481,22 +488,23 @@ describe('issue 14: forced deletes, runtime words, deletes after a hung start', 
       assertNothingLeft(box.root, [container.id]);
     });
 
-    test('calls the library runs itself (pause, status): RuntimeError quoting the last lines', async () => {
+    test('calls the library runs itself (pause, status): RuntimeError quoting the last lines', async (t) => {
       const container = await box.create({ args: ['sleep', '100'] }, { runtime });
       await withEnv({ BERTH_FAIL_ON: 'none' }, () => container.run());
       await withEnv({ BERTH_FAIL_ON: 'pause state', BERTH_FAIL_LINES: '400' }, async () => {
-        for (const call of [() => container.pause(), () => container.status()]) {
-          const err = await call().then(
-            () => assert.fail('the call succeeded'),
-            (e: unknown) => e,
-          );
-          assert.ok(err instanceof RuntimeError, String(err));
-          assert.match(err.message, /boom 400 of 400: the runtime broke$/);
-          assert.match(err.message, /boom 399 of 400/);
-          assert.doesNotMatch(err.message, /boom 1 of/);
-          assert.ok(err.message.length < 1100, `bounded: ${err.message.length} chars`);
-          assert.equal(err.exitCode, 1);
-        }
+        for (const how of ['pause', 'status'] as const)
+          await t.test(`${how}()`, async () => {
+            const err = await container[how]().then(
+              () => assert.fail('the call succeeded'),
+              (e: unknown) => e,
+            );
+            assert.ok(err instanceof RuntimeError, String(err));
+            assert.match(err.message, /boom 400 of 400: the runtime broke$/);
+            assert.match(err.message, /boom 399 of 400/);
+            assert.doesNotMatch(err.message, /boom 1 of/);
+            assert.ok(err.message.length < 1100, `bounded: ${err.message.length} chars`);
+            assert.equal(err.exitCode, 1);
+          });
       });
       await container.delete({ force: true });
       assertNothingLeft(box.root, [container.id]);
@@ -515,26 +523,27 @@ describe('issue 14: forced deletes, runtime words, deletes after a hung start', 
     assertNothingLeft(box.root, [container.id]);
   });
 
-  test('3. delete() after a start that timed out on a hanging runtime does not ask the runtime again', async () => {
+  test('3. delete() after a start that timed out on a hanging runtime does not ask the runtime again', async (t) => {
     // The fixture hangs on create only; the second runtime hangs on everything but start.
     const runtimes = [
       { name: 'hanging-runtime', hangOn: '' },
       { name: 'hang-on-runtime', hangOn: 'create state delete' },
     ];
-    for (const { name, hangOn } of runtimes) {
-      const container = await box.create(
-        { args: ['sleep', '100'] },
-        { runtime: fakeRuntime(name), timeout: 500 },
-      );
-      await withEnv({ BERTH_HANG_ON: hangOn }, async () => {
-        await assert.rejects(container.start(), ContainerStartTimeoutError);
-        const began = Date.now();
-        await container.delete();
-        const ms = Date.now() - began;
-        console.log(`# ${name}: delete after a timed-out start: ${ms} ms`);
-        assert.ok(ms < 500, `${name}: delete took ${ms} ms`);
+    for (const { name, hangOn } of runtimes)
+      await t.test(name, async () => {
+        const container = await box.create(
+          { args: ['sleep', '100'] },
+          { runtime: fakeRuntime(name), timeout: 500 },
+        );
+        await withEnv({ BERTH_HANG_ON: hangOn }, async () => {
+          await assert.rejects(container.start(), ContainerStartTimeoutError);
+          const began = Date.now();
+          await container.delete();
+          const ms = Date.now() - began;
+          console.log(`# ${name}: delete after a timed-out start: ${ms} ms`);
+          assert.ok(ms < 500, `${name}: delete took ${ms} ms`);
+        });
+        assertNothingLeft(box.root, [container.id]);
       });
-      assertNothingLeft(box.root, [container.id]);
-    }
   });
 });

@@ -54,7 +54,7 @@ describe('berthd’s socket and ids against other users and path tricks', async 
     assert.ok(daemon.alive());
   });
 
-  test('ids that walk out of the state dir are refused; nothing appears outside it', async () => {
+  test('ids that walk out of the state dir are refused; nothing appears outside it', async (t) => {
     const bundle = writeBundle(join(daemon.base, 'bundle'), { args: ['sleep', '30'] });
     const tag = `esc-${process.pid}-${Date.now().toString(36)}`;
     const ids = [
@@ -71,20 +71,21 @@ describe('berthd’s socket and ids against other users and path tricks', async 
     ];
     const parentBefore = readdirSync(daemon.base).sort();
     const tmpBefore = readdirSync(tmpdir()).filter((n) => n.includes(tag));
-    for (const id of ids) {
-      await assert.rejects(
-        client.createContainer(createRequest(id, bundle)),
-        (err: ServiceError) => {
-          assert.equal(
-            err.code,
-            GrpcStatus.INVALID_ARGUMENT,
-            `${id}: ${GrpcStatus[err.code]} ${err.details}`,
-          );
-          return true;
-        },
-      );
-      assert.equal(existsSync(resolve(daemon.stateDir, id, 'state.json')), false, id);
-    }
+    for (const id of ids)
+      await t.test(JSON.stringify(id), async () => {
+        await assert.rejects(
+          client.createContainer(createRequest(id, bundle)),
+          (err: ServiceError) => {
+            assert.equal(
+              err.code,
+              GrpcStatus.INVALID_ARGUMENT,
+              `${id}: ${GrpcStatus[err.code]} ${err.details}`,
+            );
+            return true;
+          },
+        );
+        assert.equal(existsSync(resolve(daemon.stateDir, id, 'state.json')), false, id);
+      });
     assert.deepEqual(
       readdirSync(daemon.base).sort(),
       parentBefore,

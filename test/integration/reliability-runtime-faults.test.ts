@@ -57,63 +57,66 @@ describe('a runtime killed mid-create', () => {
   // From "killed before runc started" to "killed after runc created the container".
   const delays = delaysFor(['0', '0.01', '0.03', '0.06', '0.1', '0.2', '0.4']);
   for (const how of ['start', 'run'] as const) {
-    test(`${how}(): a typed error within the start timeout, whatever runc had done by then`, async () => {
+    test(`${how}(): a typed error within the start timeout, whatever runc had done by then`, async (t) => {
       let slowest = 0;
-      for (const delay of delays) {
-        const container = await box.create(
-          { args: ['sleep', '100'] },
-          { runtime: fakeRuntime('dying-runtime'), timeout: TIMEOUT_MS },
-        );
-        const { err, ms } = await withEnv({ BERTH_DIE_AFTER: delay }, () =>
-          failedStart(() => container[how]()),
-        );
-        const what = `${how}, killed after ${delay} s`;
-        assert.ok(
-          err instanceof ContainerNotStartedError,
-          `${what}: ${String(err)} (${(err as BerthError).code})`,
-        );
-        assert.match((err as Error).message, /failed \(exit status 137\)/, what);
-        assert.ok(ms < TIMEOUT_MS, `${what}: settled after ${ms} ms`);
-        slowest = Math.max(slowest, ms);
-        await assertStartLeftNothing(container, what);
-        await container.delete();
-      }
+      // A subtest per delay: one failing does not hide the others.
+      for (const delay of delays)
+        await t.test(`killed after ${delay} s`, async () => {
+          const container = await box.create(
+            { args: ['sleep', '100'] },
+            { runtime: fakeRuntime('dying-runtime'), timeout: TIMEOUT_MS },
+          );
+          const { err, ms } = await withEnv({ BERTH_DIE_AFTER: delay }, () =>
+            failedStart(() => container[how]()),
+          );
+          const what = `${how}, killed after ${delay} s`;
+          assert.ok(
+            err instanceof ContainerNotStartedError,
+            `${what}: ${String(err)} (${(err as BerthError).code})`,
+          );
+          assert.match((err as Error).message, /failed \(exit status 137\)/, what);
+          assert.ok(ms < TIMEOUT_MS, `${what}: settled after ${ms} ms`);
+          slowest = Math.max(slowest, ms);
+          await assertStartLeftNothing(container, what);
+          await container.delete();
+        });
       console.log(
         `# ${how}() with the runtime killed mid-way: ${delays.length} starts, slowest refusal ${slowest} ms`,
       );
     });
   }
 
-  test('exec: killed mid-exec, the exec process is not left running in the container', async () => {
+  test('exec: killed mid-exec, the exec process is not left running in the container', async (t) => {
     const container = await box.create(
       { args: ['sleep', '100'] },
       { runtime: fakeRuntime('dying-runtime'), timeout: TIMEOUT_MS },
     );
     const init = await withEnv({ BERTH_DIE_ON: 'none' }, () => container.run());
     const delays = delaysFor(['0', '0.02', '0.05', '0.1', '0.3']);
-    for (const delay of delays) {
-      const { err, ms } = await withEnv({ BERTH_DIE_ON: 'exec', BERTH_DIE_AFTER: delay }, () =>
-        failedStart(() => container.exec('victim', { args: ['sleep', '77'] })),
-      );
-      assert.ok(err instanceof ContainerNotStartedError, `exec after ${delay} s: ${String(err)}`);
-      assert.ok(ms < TIMEOUT_MS);
-      // A runtime process being killed may take a moment to leave the cgroup.
-      let pids: number[] = [];
-      const onlyInit = async () => {
-        pids = await container.pids();
-        return pids.length === 1 && pids[0] === init.systemPid;
-      };
-      for (let i = 0; i < 100 && !(await onlyInit()); i++) await sleep(20);
-      assert.deepEqual(
-        pids.map((pid) => `${pid} ${describeProcess(pid)}`),
-        [`${init.systemPid} ${describeProcess(init.systemPid)}`],
-        `exec killed after ${delay} s: only init runs`,
-      );
-      assert.deepEqual(
-        container.processes().map((p) => p.id),
-        ['init'],
-      );
-    }
+    for (const delay of delays)
+      await t.test(`killed after ${delay} s`, async () => {
+        const { err, ms } = await withEnv({ BERTH_DIE_ON: 'exec', BERTH_DIE_AFTER: delay }, () =>
+          failedStart(() => container.exec('victim', { args: ['sleep', '77'] })),
+        );
+        assert.ok(err instanceof ContainerNotStartedError, `exec after ${delay} s: ${String(err)}`);
+        assert.ok(ms < TIMEOUT_MS);
+        // A runtime process being killed may take a moment to leave the cgroup.
+        let pids: number[] = [];
+        const onlyInit = async () => {
+          pids = await container.pids();
+          return pids.length === 1 && pids[0] === init.systemPid;
+        };
+        for (let i = 0; i < 100 && !(await onlyInit()); i++) await sleep(20);
+        assert.deepEqual(
+          pids.map((pid) => `${pid} ${describeProcess(pid)}`),
+          [`${init.systemPid} ${describeProcess(init.systemPid)}`],
+          `exec killed after ${delay} s: only init runs`,
+        );
+        assert.deepEqual(
+          container.processes().map((p) => p.id),
+          ['init'],
+        );
+      });
     console.log(`# exec with the runtime killed mid-way: ${delays.length} execs`);
     await container.delete({ force: true });
   });
