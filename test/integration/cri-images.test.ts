@@ -194,7 +194,7 @@ describe(
       assert.match(inspect.stderr, /no such image/);
     });
 
-    test('bad requests are INVALID_ARGUMENT; an absent tag is NOT_FOUND; nothing is kept', async () => {
+    test('bad requests are INVALID_ARGUMENT; an absent tag is NOT_FOUND; nothing is kept', async (t) => {
       const bad = await cri(['pull', 'Busybox:UPPER?']);
       assert.notEqual(bad.status, 0);
       assert.match(
@@ -206,25 +206,22 @@ describe(
         ['inspecti', 'Bad:REF?'],
         ['rmi', 'Bad:REF?'],
         ['images', 'Bad:REF?'],
-      ]) {
-        const refused = await cri(args);
-        assert.notEqual(refused.status, 0, args.join(' '));
-        assert.match(
-          refused.stderr,
-          /code = InvalidArgument desc = invalid reference/,
-          args.join(' '),
-        );
-      }
+      ])
+        await t.test(`crictl ${args.join(' ')}`, async () => {
+          const refused = await cri(args);
+          assert.notEqual(refused.status, 0);
+          assert.match(refused.stderr, /code = InvalidArgument desc = invalid reference/);
+        });
 
-      for (const method of ['pullImage', 'imageStatus', 'removeImage'] as const) {
-        await assert.rejects(
-          call(client, method, { image: { image: '', annotations: {} } }),
-          (err: { code?: number; details?: string }) =>
-            err.code === status.INVALID_ARGUMENT &&
-            /image spec must name an image/.test(err.details!),
-          method,
-        );
-      }
+      for (const method of ['pullImage', 'imageStatus', 'removeImage'] as const)
+        await t.test(`${method} of an empty image spec`, async () => {
+          await assert.rejects(
+            call(client, method, { image: { image: '', annotations: {} } }),
+            (err: { code?: number; details?: string }) =>
+              err.code === status.INVALID_ARGUMENT &&
+              /image spec must name an image/.test(err.details!),
+          );
+        });
       await assert.rejects(
         call(client, 'pullImage', { image: undefined }),
         (err: { code?: number }) => err.code === status.INVALID_ARGUMENT,

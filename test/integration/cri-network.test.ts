@@ -151,7 +151,7 @@ after(async () => {
   await box.cleanup();
 });
 
-test('named network namespaces: create with lo up, exists, list, remove twice; bad names refused', async () => {
+test('named network namespaces: create with lo up, exists, list, remove twice; bad names refused', async (t) => {
   const { name, path } = await newNamespace();
   assert.equal(path, join(netnsStore.dir, name));
   assert.equal(await netnsStore.exists(name), true);
@@ -162,9 +162,10 @@ test('named network namespaces: create with lo up, exists, list, remove twice; b
   await assert.rejects(netnsStore.create(name), NetnsExistsError);
   assert.equal(await netnsStore.exists(name), true, 'a refused create leaves the first one');
 
-  for (const bad of ['', '../escape', 'a/b', '.hidden', 'x'.repeat(65), '-flag']) {
-    await assert.rejects(netnsStore.create(bad), InvalidIdError, JSON.stringify(bad));
-  }
+  for (const bad of ['', '../escape', 'a/b', '.hidden', 'x'.repeat(65), '-flag'])
+    await t.test(`the name ${JSON.stringify(bad)} is refused`, async () => {
+      await assert.rejects(netnsStore.create(bad), InvalidIdError);
+    });
   assert.deepEqual(readdirSync(netnsStore.dir).sort(), [name], 'nothing made for a bad name');
 
   await netnsStore.remove(name);
@@ -302,7 +303,7 @@ test('a busybox container joined to the pod’s namespace sees the pod IP on eth
   assertNothingLeftFor(sandboxId, sandboxId);
 });
 
-test('broken configurations: typed errors, and no namespace, veth, allocation or record left', async () => {
+test('broken configurations: typed errors, and no namespace, veth, allocation or record left', async (t) => {
   const cases: Array<{ conf: string; file?: string; check: (err: unknown) => boolean }> = [
     {
       conf: conflist([bridgePlugin(), { type: 'berth-no-such-plugin' }, { type: 'loopback' }]),
@@ -332,22 +333,23 @@ test('broken configurations: typed errors, and no namespace, veth, allocation or
         err.cniMsg.length > 0,
     },
   ];
-  for (const { conf, check } of cases) {
-    const { cni, stateDir } = network(conf);
-    const pods = new PodNetworks(netnsStore, cni);
-    const sandboxId = uniqueId('broken');
-    madeNamespaces.add(sandboxId);
-    await assert.rejects(
-      pods.setUp({ sandboxId, podName: 'p', podNamespace: 'default' }),
-      (err) => {
-        assert.ok(check(err), String(err));
-        return true;
-      },
-    );
-    assertNothingLeftFor(sandboxId, sandboxId);
-    assert.deepEqual(await cni.attachments(), [], 'no record');
-    assert.equal(existsSync(stateDir) ? readdirSync(stateDir).length : 0, 0);
-  }
+  for (const [index, { conf, check }] of cases.entries())
+    await t.test(`broken configuration ${index + 1}`, async () => {
+      const { cni, stateDir } = network(conf);
+      const pods = new PodNetworks(netnsStore, cni);
+      const sandboxId = uniqueId('broken');
+      madeNamespaces.add(sandboxId);
+      await assert.rejects(
+        pods.setUp({ sandboxId, podName: 'p', podNamespace: 'default' }),
+        (err) => {
+          assert.ok(check(err), String(err));
+          return true;
+        },
+      );
+      assertNothingLeftFor(sandboxId, sandboxId);
+      assert.deepEqual(await cni.attachments(), [], 'no record');
+      assert.equal(existsSync(stateDir) ? readdirSync(stateDir).length : 0, 0);
+    });
   const { cni } = network('{}', { file: 'README' });
   assert.deepEqual(await cni.status(), {
     ready: false,

@@ -480,11 +480,12 @@ test('bad configs are INVALID_ARGUMENT and make nothing', async (t) => {
         },
       ],
     ];
-    for (const [what, extra] of bad) {
-      const ran = await cri(['runp', podConfig('bad', extra)]);
-      assert.notEqual(ran.status, 0, what);
-      assert.match(ran.stderr, /InvalidArgument/, what);
-    }
+    for (const [what, extra] of bad)
+      await t.test(what, async () => {
+        const ran = await cri(['runp', podConfig('bad', extra)]);
+        assert.notEqual(ran.status, 0);
+        assert.match(ran.stderr, /InvalidArgument/);
+      });
     await assert.rejects(pods.run(undefined), { code: 'ERR_INVALID_POD_CONFIG' });
     const noMetadata = { labels: {}, annotations: {}, portMappings: [] } as unknown as Parameters<
       PodSandboxes['run']
