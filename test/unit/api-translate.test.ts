@@ -344,7 +344,7 @@ test('checkpoints both ways; a checkpoint needs a name', () => {
   );
 });
 
-test('errors → gRPC status by code; the message is the error message', () => {
+test('errors → gRPC status by code; the message is the error message', async (t) => {
   const cases: [Error, GrpcStatus][] = [
     [new ContainerNotFoundError('containerd: container not found'), GrpcStatus.NOT_FOUND],
     [new ProcessNotFoundError('no process'), GrpcStatus.NOT_FOUND],
@@ -373,23 +373,25 @@ test('errors → gRPC status by code; the message is the error message', () => {
       GrpcStatus.UNKNOWN,
     ],
   ];
-  for (const [err, code] of cases) {
-    const status = statusFromError(err);
-    assert.equal(status.code, code, `${err.constructor.name} → ${GrpcStatus[code]}`);
-    assert.equal(status.details, err.message);
-    assert.equal(status.internal, false);
-  }
+  for (const [err, code] of cases)
+    await t.test(`${err.constructor.name} → ${GrpcStatus[code]}`, () => {
+      const status = statusFromError(err);
+      assert.equal(status.code, code);
+      assert.equal(status.details, err.message);
+      assert.equal(status.internal, false);
+    });
   for (const err of [
     new Error('boom'),
     new BinaryNotFoundError('no runc'),
     new StateDirLockedError('locked'),
     Object.assign(new Error('ENOENT: nope'), { code: 'ENOENT' }),
-  ]) {
-    const status = statusFromError(err);
-    assert.equal(status.code, GrpcStatus.INTERNAL, err.message);
-    assert.equal(status.details, err.message);
-    assert.equal(status.internal, true);
-  }
+  ])
+    await t.test(`${err.constructor.name} "${err.message}" → INTERNAL`, () => {
+      const status = statusFromError(err);
+      assert.equal(status.code, GrpcStatus.INTERNAL);
+      assert.equal(status.details, err.message);
+      assert.equal(status.internal, true);
+    });
   assert.equal(statusFromError('a string').code, GrpcStatus.INTERNAL);
 });
 

@@ -109,7 +109,7 @@ test("Docker 17.05's own containerd command line (libcontainerd)", () => {
   assert.match(options.warnings.join('\n'), /docker-containerd-shim/);
 });
 
-test("Go's forms: -flag value, -flag=value, --flag=value, -l/-r, --l", () => {
+test("Go's forms: -flag value, -flag=value, --flag=value, -l/-r, --l", async (t) => {
   const forms = [
     ['-state-dir', '/s', '-listen', 'unix:///a.sock', '-runtime', 'crun'],
     ['-state-dir=/s', '-listen=unix:///a.sock', '-runtime=crun'],
@@ -118,14 +118,14 @@ test("Go's forms: -flag value, -flag=value, --flag=value, -l/-r, --l", () => {
     ['--state-dir', '/s', '-l=unix:///a.sock', '--r=crun'],
     ['--state-dir', '/s', '--l', 'unix:///a.sock', '-r', 'crun'],
   ];
-  for (const argv of forms) {
-    const options = run(argv);
-    assert.deepEqual(
-      [options.stateDir, options.listen, options.runtime],
-      ['/s', 'unix:///a.sock', 'crun'],
-      argv.join(' '),
-    );
-  }
+  for (const argv of forms)
+    await t.test(argv.join(' '), () => {
+      const options = run(argv);
+      assert.deepEqual(
+        [options.stateDir, options.listen, options.runtime],
+        ['/s', 'unix:///a.sock', 'crun'],
+      );
+    });
   assert.deepEqual(run(['-runtime-args', 'a', '-runtime-args=b', '--runtime-args=c']).runtimeArgs, [
     'a',
     'b',
@@ -186,22 +186,23 @@ test('bad durations, counts, unknown flags and stray arguments are clear errors'
   refused(['-l'], /flag needs an argument: -l/);
 });
 
-test('--help and --version (also -h, -v) print and do not run', () => {
-  for (const flag of ['--help', '-h', '-help']) {
+for (const flag of ['--help', '-h', '-help'])
+  test(`${flag} prints the help and does not run`, () => {
     const result = parseFlags([flag]);
-    assert.equal(result.kind, 'help', flag);
+    assert.equal(result.kind, 'help');
     const text = (result as { text: string }).text;
     for (const name of ['--listen', '--state-dir', '--runtime-args', '--start-timeout']) {
       assert.ok(text.includes(name), `help mentions ${name}`);
     }
-  }
-  for (const flag of ['--version', '-v']) {
+  });
+
+for (const flag of ['--version', '-v'])
+  test(`${flag} prints the version and does not run`, () => {
     assert.deepEqual(parseFlags([flag], { version: '1.2.3' }), {
       kind: 'version',
       text: 'berthd 1.2.3\n',
     });
-  }
-});
+  });
 
 test('normalizeGoArgs and containerd shim names', () => {
   assert.deepEqual(normalizeGoArgs(['-l', 'unix:///x', '-debug', '-r=runc']), [
