@@ -1,31 +1,17 @@
 /**
  * Attaching this terminal (or these pipes) to a container process: FIFOs the
- * CLI makes itself for berthd, copying our stdin/stdout/stderr through them,
- * raw mode and window sizes for a terminal.
- *
- * FIFO ends are opened non-blocking and read as sockets. Until berthd's shim
- * has opened its ends, the CLI holds a writer on each output FIFO (so reading
- * never sees a premature end-of-file) and a reader on the input FIFO (so our
- * writer can open); once the start returns, those are let go, and the FIFOs
- * end when the shim closes them.
+ * CLI makes itself for berthd (src/supervisor/stdio-fifos.ts), copying our
+ * stdin/stdout/stderr through them, raw mode and window sizes for a terminal.
  */
-import { execFile } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
-import { Socket } from 'node:net';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
+import { StdioFifos } from '../supervisor/stdio-fifos.js';
 import { forwardInterrupts } from './progress.js';
 
-const execFileAsync = promisify(execFile);
-
-export interface StdioPaths {
-  stdin: string;
-  stdout: string;
-  stderr: string;
-}
+export type { StdioPaths } from '../supervisor/stdio-fifos.js';
 
 /** The container side's streams, as the library or our FIFOs give them. */
 export interface ProcessStreams {
@@ -34,84 +20,14 @@ export interface ProcessStreams {
   stderr: Readable | null;
 }
 
-function closeQuietly(fd: number | undefined): void {
-  if (fd === undefined) return;
-  try {
-    closeSync(fd);
-  } catch {
-    // Already closed.
-  }
-}
-
-/** Three FIFOs in a fresh owner-only temp folder, opened on our side. */
-export class FifoSet {
-  readonly dir: string;
-  readonly paths: StdioPaths;
-  readonly streams: ProcessStreams;
-  readonly #holds: number[] = [];
-  readonly #sockets: Socket[] = [];
-
-  private constructor(dir: string, paths: StdioPaths) {
-    this.dir = dir;
-    this.paths = paths;
-    this.streams = { stdin: null, stdout: null, stderr: null };
-  }
-
-  /**
-   * Makes and opens the FIFOs. With a terminal the process has no separate
-   * stderr (the pty carries both), so its path is '' (/dev/null).
-   */
-  static async open(terminal: boolean): Promise<FifoSet> {
-    const dir = mkdtempSync(join(tmpdir(), 'berth-'));
-    const paths: StdioPaths = {
-      stdin: join(dir, 'stdin'),
-      stdout: join(dir, 'stdout'),
-      stderr: terminal ? '' : join(dir, 'stderr'),
-    };
-    const set = new FifoSet(dir, paths);
-    try {
-      // Node has no mkfifo(3); one mkfifo(1) makes them all.
-      await execFileAsync('mkfifo', [
-        '-m',
-        '0600',
-        ...[paths.stdin, paths.stdout, paths.stderr].filter(Boolean),
-      ]);
-      // A write-only open fails (ENXIO) without a reader: hold one until the shim reads.
-      set.#holds.push(openSync(paths.stdin, constants.O_RDWR | constants.O_NONBLOCK));
-      set.streams.stdin = set.#socket(paths.stdin, constants.O_WRONLY, false);
-      for (const name of ['stdout', 'stderr'] as const) {
-        if (!paths[name]) continue;
-        set.streams[name] = set.#socket(paths[name], constants.O_RDONLY, true);
-        // Our own writer, until the shim's: no end-of-file before it has opened.
-        set.#holds.push(openSync(paths[name], constants.O_WRONLY | constants.O_NONBLOCK));
-      }
-    } catch (err) {
-      set.close();
-      throw err;
-    }
-    return set;
-  }
-
-  #socket(path: string, mode: number, readable: boolean): Socket {
-    const fd = openSync(path, mode | constants.O_NONBLOCK);
-    const socket = new Socket({ fd, readable, writable: !readable });
-    // Errors (EPIPE once the process is gone) are handled where the streams are copied.
-    socket.on('error', () => {});
-    this.#sockets.push(socket);
-    return socket;
-  }
-
-  /** The shim has its ends open: from now on the FIFOs end when it closes them. */
-  release(): void {
-    for (const fd of this.#holds.splice(0)) closeQuietly(fd);
-  }
-
-  /** Closes our ends and removes the folder. */
-  close(): void {
-    this.release();
-    for (const socket of this.#sockets) socket.destroy();
-    rmSync(this.dir, { recursive: true, force: true });
-  }
+/**
+ * The FIFOs of a process berthd starts for us, in a fresh owner-only temp
+ * folder. With a terminal the process has no separate stderr (the pty
+ * carries both), so its path is '' (/dev/null).
+ */
+export function openAttachFifos(terminal: boolean): Promise<StdioFifos> {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-'));
+  return StdioFifos.open(dir, { stdin: true, stdout: true, stderr: !terminal });
 }
 
 export interface Copying {

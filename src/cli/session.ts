@@ -7,7 +7,8 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Event } from '../api/generated/berth.js';
-import { FifoSet, attachUntilExit, type StdioPaths } from './attach.js';
+import { attachUntilExit, openAttachFifos, type StdioPaths } from './attach.js';
+import type { StdioFifos } from '../supervisor/stdio-fifos.js';
 import type { BerthClient, EventStream } from './client.js';
 import { CliError, InterruptedError, isServiceError } from './errors.js';
 import { timestampFromNs } from '../api/timestamp.js';
@@ -151,9 +152,9 @@ export interface AttachedStart {
 export async function runAttached(options: AttachedStart): Promise<number> {
   const { client, id, pid, terminal } = options;
   const watcher = await ExitWatcher.subscribe(client, id);
-  let fifos: FifoSet | undefined;
+  let fifos: StdioFifos | undefined;
   try {
-    fifos = await FifoSet.open(terminal);
+    fifos = await openAttachFifos(terminal);
     const interrupt = interruptible();
     const shown = progress(options.label);
     try {

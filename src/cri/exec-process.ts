@@ -13,7 +13,8 @@ import type { Readable, Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ContainerExitedError } from '../runtime/index.js';
 import type { SupervisorApi } from '../supervisor/types.js';
-import { ExecFifos } from './exec-fifos.js';
+import type { StdioFifos } from '../supervisor/stdio-fifos.js';
+import { openExecFifos } from './exec-fifos.js';
 import type { TerminalSize } from './streaming/types.js';
 
 /** After the exit, how long the outputs may take to end (the shim drains them; a child may hold them). */
@@ -89,7 +90,7 @@ export async function runExecProcess(options: ExecProcessOptions): Promise<ExecR
   const { supervisor, containerId, tty } = options;
   options.signal?.throwIfAborted();
   const execId = newExecId();
-  const fifos = await ExecFifos.open(options.fifoRoot, execId, {
+  const fifos = await openExecFifos(options.fifoRoot, execId, {
     stdin: options.stdin !== null,
     stdout: options.stdout !== null,
     stderr: options.stderr !== null && !tty,
@@ -135,8 +136,8 @@ export async function runExecProcess(options: ExecProcessOptions): Promise<ExecR
     cleanups.push(() => resizing.abort());
     if (tty && options.resize) void followResizes(options, execId, resizing.signal);
     const outputs = Promise.all([
-      copyOut(fifos.stdout, options.stdout),
-      copyOut(fifos.stderr, options.stderr),
+      copyOut(fifos.streams.stdout, options.stdout),
+      copyOut(fifos.streams.stderr, options.stderr),
     ]);
     const exitCode = await exit;
     await Promise.race([
@@ -147,19 +148,19 @@ export async function runExecProcess(options: ExecProcessOptions): Promise<ExecR
   } finally {
     for (const cleanup of cleanups) cleanup();
     subscription.close();
-    await fifos.close();
+    fifos.close();
   }
 }
 
 /** The caller's input into the process; its end closes the process's stdin (a terminal's too). */
 function copyIn(
   options: ExecProcessOptions,
-  fifos: ExecFifos,
+  fifos: StdioFifos,
   execId: string,
   cleanups: Array<() => void>,
 ): void {
   const input = options.stdin;
-  const target = fifos.stdin;
+  const target = fifos.streams.stdin;
   if (!input || !target) return;
   let done = false;
   const finish = () => {
